@@ -1,0 +1,161 @@
+"""Load folder-per-class image sets as encoded bytes.
+
+A data set is a folder with ``real/`` and ``animated/`` subfolders. Images stay encoded, because the
+byte-array classifiers need each file exactly as it is on disk. A filename ``source__name.ext`` names
+its source (``endless_sky__badlands0.jpg`` comes from ``endless_sky``), so results can be split by source.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from imgclass.headers import read_header
+from imgclass.labels import LABEL_NAMES
+
+logger = logging.getLogger(__name__)
+
+SOURCE_SEPARATOR = "__"
+UNKNOWN_SOURCE = "unknown"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One image: its encoded bytes, its label (0 real, 1 animated), its source and where it came from."""
+
+    data: bytes
+    label: int
+    source: str
+    path: Path
+
+    @property
+    def label_name(self) -> str:
+        return LABEL_NAMES[self.label]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not loaded, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The records of a folder-per-class set, and the files that were reported and skipped."""
+
+    root: Path
+    records: tuple[Record, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def images(self) -> list[bytes]:
+        return [r.data for r in self.records]
+
+    @property
+    def labels(self) -> npt.NDArray[np.int64]:
+        return np.array([r.label for r in self.records], dtype=np.int64)
+
+    @property
+    def sources(self) -> npt.NDArray[np.str_]:
+        return np.array([r.source for r in self.records], dtype=str)
+
+    @property
+    def names(self) -> list[str]:
+        return [r.path.name for r in self.records]
+
+
+def source_of(filename: str | os.PathLike[str]) -> str:
+    """The source prefix of ``source__name.ext``, or ``"unknown"`` when the name has none."""
+    name = Path(filename).name
+    prefix, sep, _rest = name.partition(SOURCE_SEPARATOR)
+    return prefix if sep and prefix else UNKNOWN_SOURCE
+
+
+def reference_dir() -> Path:
+    """The bundled reference set: ``$IMGCLASS_DATA`` if set, else ``data/reference`` in the source tree."""
+    env = os.environ.get("IMGCLASS_DATA")
+    path = Path(env) if env else Path(__file__).resolve().parent.parent / "data" / "reference"
+    if not (path / "real").is_dir() or not (path / "animated").is_dir():
+        raise ValueError(
+            f"no reference set at {path}: install imgclass from its source tree (pip install -e .) "
+            "or point IMGCLASS_DATA at a folder with real/ and animated/"
+        )
+    return path
+
+
+def iter_image_files(root: Path) -> Iterator[tuple[Path, int]]:
+    """Yield ``(path, label)`` for every non-hidden file under ``root/real`` and ``root/animated``, sorted."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"data folder {root} does not exist or is not a folder")
+    folders = [root / name for name in LABEL_NAMES]
+    missing = [f.name for f in folders if not f.is_dir()]
+    if missing:
+        raise ValueError(f"data folder {root} needs real/ and animated/ subfolders; missing: {', '.join(missing)}")
+    for label, folder in enumerate(folders):
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith("."):
+                continue  # editor and OS droppings (.DS_Store), never images
+            yield path, label
+
+
+def read_image_file(path: Path) -> bytes:
+    """Read a file and check that its header is a recognised image; errors name the file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not data:
+        raise ValueError(f"{path}: empty file")
+    try:
+        read_header(data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a readable image ({exc})") from None
+    return data
+
+
+def load_dataset(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    on_error: Literal["raise", "skip"] = "raise",
+    sources: Sequence[str] | None = None,
+) -> Dataset:
+    """Load a folder-per-class set (default: the bundled reference set).
+
+    ``on_error="raise"`` stops at the first unreadable or non-image file with an error naming it;
+    ``on_error="skip"`` logs a warning for each and lists it in :attr:`Dataset.skipped`.
+    ``sources`` keeps only files whose source prefix is listed.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    base = reference_dir() if root is None else Path(root)
+    records: list[Record] = []
+    skipped: list[Skipped] = []
+    for path, label in iter_image_files(base):
+        source = source_of(path)
+        if sources is not None and source not in sources:
+            continue
+        try:
+            data = read_image_file(path)
+        except ValueError as exc:
+            if on_error == "raise":
+                raise
+            logger.warning("skipping %s", exc)
+            skipped.append(Skipped(path, str(exc)))
+            continue
+        records.append(Record(data, label, source, path))
+    if not records:
+        raise ValueError(f"no images found under {base}/real and {base}/animated")
+    return Dataset(base, tuple(records), tuple(skipped))

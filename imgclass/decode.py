@@ -1,0 +1,70 @@
+"""Decode encoded image bytes into a BGR ``uint8`` array, safely.
+
+The header is read first (:mod:`imgclass.headers`), so an image-bomb header is refused before any pixel
+is allocated. Alpha is flattened onto white and every input comes out as 3-channel 8-bit BGR, so the
+feature functions never have to care about the container.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from imgclass.headers import read_header
+
+#: Default ceiling on width*height, well above any photo and far below what would exhaust memory.
+DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
+
+BGRImage = npt.NDArray[np.uint8]
+
+
+class ImageDecodeError(ValueError):
+    """The bytes are not an image we can decode (or are one we refuse to decode)."""
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> BGRImage:
+    """Decode ``data`` to an ``(H, W, 3)`` BGR ``uint8`` array, alpha flattened onto white.
+
+    Raises :class:`ImageDecodeError` for unknown formats, malformed or truncated files, and
+    images whose header declares more than ``max_pixels`` pixels.
+    """
+    try:
+        header = read_header(data)
+    except ValueError as exc:
+        raise ImageDecodeError(str(exc)) from None
+    if header.pixels > max_pixels:
+        raise ImageDecodeError(
+            f"{header.format} image of {header.width}x{header.height} pixels exceeds the limit of {max_pixels} pixels"
+        )
+    buf = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ImageDecodeError(f"{header.format} image could not be decoded (corrupt or truncated)")
+    return to_bgr8(image)
+
+
+def to_bgr8(image: npt.NDArray[np.generic]) -> BGRImage:
+    """Bring any OpenCV image (gray, BGR, BGRA; 8 or 16 bit) to 3-channel 8-bit BGR on white."""
+    if image.dtype == np.uint16:
+        image = (image // 257).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if image.ndim == 2:
+        return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+    channels = image.shape[2]
+    if channels == 3:
+        return np.ascontiguousarray(image)
+    if channels == 4:
+        return flatten_alpha(image.astype(np.uint8, copy=False))
+    if channels == 1:
+        return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+    raise ImageDecodeError(f"unsupported channel count {channels}")
+
+
+def flatten_alpha(bgra: BGRImage) -> BGRImage:
+    """Composite a BGRA image onto a white background."""
+    alpha = bgra[:, :, 3:4].astype(np.uint16)
+    colour = bgra[:, :, :3].astype(np.uint16)
+    out = (colour * alpha + 255 * (255 - alpha) + 127) // 255
+    return out.astype(np.uint8)
