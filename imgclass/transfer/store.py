@@ -1,0 +1,182 @@
+"""Store received images in one folder: atomically, once per content, never overwriting.
+
+Each image is written to a ``.incoming-*`` temporary file in the destination folder (same file system,
+so the final step is atomic), flushed and fsynced, then *hard-linked* to its final name and the
+temporary name removed, and finally the folder itself is fsynced so the new directory entry survives a
+crash. ``os.link`` fails when the target exists, which gives "never overwrite" for free, even against
+files that appeared behind our back; on file systems without hard links we fall back to ``os.replace``
+under the store's lock after checking the name is free.
+
+Content addressing: an index maps SHA-256 -> stored name. It is rebuilt at start by hashing the
+folder's files, so a restarted server still deduplicates, which is what makes client retries safe.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import itertools
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from imgclass.transfer.names import candidate_names
+
+logger = logging.getLogger(__name__)
+
+TEMP_PREFIX: Final = ".incoming-"
+_NO_LINK_ERRNOS: Final = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK})
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Where an image ended up; ``duplicate`` when the same bytes were already stored."""
+
+    name: str
+    duplicate: bool
+
+
+class ImageStore:
+    """A folder of received images, deduplicated by SHA-256. Thread-safe."""
+
+    def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
+        self.root = Path(root)
+        self.durable = durable
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._by_digest: dict[str, str] = {}
+        self._counter = itertools.count()
+        self.remove_temporaries()
+        self._rebuild_index()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._by_digest)
+
+    def lookup(self, hexdigest: str) -> str | None:
+        """The stored name of content ``hexdigest``, if it is (still) on disk."""
+        with self._lock:
+            return self._lookup_locked(hexdigest)
+
+    def store(self, name: str, payload: bytes | bytearray | memoryview, hexdigest: str, fmt: str) -> Stored:
+        """Store ``payload`` (whose SHA-256 the caller has verified) under a name derived from ``name``.
+
+        Returns only once the file and its directory entry are on disk (when ``durable``).
+        """
+        existing = self.lookup(hexdigest)
+        if existing is not None:
+            return Stored(existing, duplicate=True)
+        temp = self._write_temporary(payload)
+        try:
+            with self._lock:
+                existing = self._lookup_locked(hexdigest)
+                if existing is not None:
+                    return Stored(existing, duplicate=True)
+                final = self._publish(temp, candidate_names(name, fmt, hexdigest))
+                self._by_digest[hexdigest] = final
+        finally:
+            _unlink_quietly(temp)
+        if self.durable:
+            _fsync_dir(self.root)
+        return Stored(final, duplicate=False)
+
+    def remove_temporaries(self) -> int:
+        """Delete ``.incoming-*`` files a crashed run left behind; return how many."""
+        removed = 0
+        for path in self.root.glob(TEMP_PREFIX + "*"):
+            _unlink_quietly(path)
+            removed += 1
+        if removed:
+            logger.warning("removed %d leftover temporary files from %s", removed, self.root)
+        return removed
+
+    # ------------------------------------------------------------------ internals
+
+    def _lookup_locked(self, hexdigest: str) -> str | None:
+        name = self._by_digest.get(hexdigest)
+        if name is not None and not (self.root / name).is_file():
+            # Someone removed it behind our back: forget it so the image is stored again.
+            del self._by_digest[hexdigest]
+            return None
+        return name
+
+    def _write_temporary(self, payload: bytes | bytearray | memoryview) -> Path:
+        # A counter plus the pid is unique within the folder for us; O_EXCL catches anyone else.
+        while True:
+            temp = self.root / f"{TEMP_PREFIX}{os.getpid()}-{next(self._counter)}"
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+            except FileExistsError:
+                continue
+            break
+        try:
+            view = memoryview(payload)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if self.durable:
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            _unlink_quietly(temp)
+            raise
+        os.close(fd)
+        return temp
+
+    def _publish(self, temp: Path, candidates: list[str]) -> str:
+        for name in _with_counters(candidates):
+            target = self.root / name
+            try:
+                os.link(temp, target)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                if exc.errno not in _NO_LINK_ERRNOS:
+                    raise
+                if target.exists():
+                    continue
+                os.replace(temp, target)
+            return name
+        raise RuntimeError("unreachable: the name candidates are endless")  # pragma: no cover
+
+    def _rebuild_index(self) -> None:
+        for path in sorted(self.root.iterdir()):
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            digest = _hash_file(path)
+            self._by_digest.setdefault(digest, path.name)
+        if self._by_digest:
+            logger.info("indexed %d stored images in %s", len(self._by_digest), self.root)
+
+
+def _with_counters(candidates: list[str]) -> itertools.chain[str]:
+    last = candidates[-1]
+    stem, dot, ext = last.rpartition(".")
+    numbered = (f"{stem}-{i}{dot}{ext}" for i in itertools.count(2))
+    return itertools.chain(candidates, numbered)
+
+
+def _hash_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(path: Path) -> None:
+    path.unlink(missing_ok=True)
