@@ -81,10 +81,10 @@ class ThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
-        if self.classes_.size != 2:
-            raise ValueError(
-                f"ThresholdClassifier needs exactly 2 classes, got {self.classes_.size}: {self.classes_!r}"
-            )
+        if self.classes_.size > 2:
+            raise ValueError(f"Only binary classification is supported. Got {self.classes_.size} classes.")
+        if self.classes_.size < 2:
+            raise ValueError(f"ThresholdClassifier needs 2 classes; got 1 class: {self.classes_[0]!r}")
         if self.direction not in ("auto", 1, -1):
             raise ValueError(f"direction must be 'auto', 1 or -1, got {self.direction!r}")
         if self.feature is not None and not 0 <= self.feature < X.shape[1]:
@@ -128,11 +128,18 @@ class ThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return self._margin(X)
 
     def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
+        check_is_fitted(self)
         z = np.clip(self.slope_ * self.decision_function(X), -500.0, 500.0)
         p1 = 1.0 / (1.0 + np.exp(-z))
         return np.column_stack([1.0 - p1, p1])
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
     def predict(self, X: Any) -> npt.NDArray[Any]:
+        check_is_fitted(self)
         return self.classes_[(self.decision_function(X) > 0).astype(int)]  # type: ignore[no-any-return]
 
 

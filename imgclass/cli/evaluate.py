@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from imgclass.cli.reproduce import add_common_arguments, print_report
+from imgclass.cli.reproduce import add_common_arguments, print_report, warn_skipped
 
 ORDER = 20
 
@@ -33,4 +33,4 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(train, test, args.classifier or POSTER_CLASSIFIERS, progress=not args.no_progress)
     args.per_source = True
     print_report(report, args)
-    return 1 if test.skipped or train.skipped else 0
+    return 1 if warn_skipped(train, test) else 0

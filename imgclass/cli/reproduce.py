@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 ORDER = 10
@@ -46,6 +47,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def warn_skipped(*datasets: Any) -> bool:
+    """Name every file that was skipped on stderr; True if there were any."""
+    skipped = [s for d in datasets for s in d.skipped]
+    for item in skipped:
+        print(f"skipped {item.path}: {item.reason}", file=sys.stderr)
+    return bool(skipped)
+
+
 def print_report(report: Any, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -77,4 +86,4 @@ def run(args: argparse.Namespace) -> int:
         from imgclass.plots import metrics_bar_chart
 
         metrics_bar_chart(report).savefig(args.plot, dpi=120)
-    return 1 if dataset.skipped else 0
+    return 1 if warn_skipped(dataset) else 0

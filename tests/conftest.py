@@ -1,0 +1,82 @@
+"""Shared fixtures: small real photos (scikit-learn's bundled samples) and drawn images made here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import sklearn
+
+SAMPLE_DIR = Path(sklearn.__file__).parent / "datasets" / "images"
+
+
+def draw_cartoon(seed: int, size: int = 256) -> np.ndarray:
+    """A flat-shaded drawing: a few filled shapes with dark outlines on a plain background."""
+    rng = np.random.default_rng(seed)
+    image = np.empty((size, size, 3), np.uint8)
+    image[:] = rng.integers(150, 256, 3)
+    for _ in range(6):
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        centre = tuple(int(c) for c in rng.integers(20, size - 20, 2))
+        radius = int(rng.integers(10, size // 4))
+        cv2.circle(image, centre, radius, colour, -1)
+        cv2.circle(image, centre, radius, (20, 20, 20), 2)
+    return image
+
+
+def noisy_photo(seed: int, size: int = 256) -> np.ndarray:
+    """A crop of a real photo with sensor-like noise, so every pixel differs a little."""
+    rng = np.random.default_rng(seed)
+    photo = cv2.imread(str(SAMPLE_DIR / ("china.jpg" if seed % 2 else "flower.jpg")))
+    y, x = rng.integers(0, photo.shape[0] - size), rng.integers(0, photo.shape[1] - size)
+    crop = photo[y : y + size, x : x + size].astype(np.int16)
+    crop += rng.normal(0, 4, crop.shape).astype(np.int16)
+    return np.clip(crop, 0, 255).astype(np.uint8)
+
+
+def encode(image: np.ndarray, ext: str = ".png", *params: int) -> bytes:
+    ok, buf = cv2.imencode(ext, image, list(params))
+    if not ok:
+        raise ValueError(f"could not encode {ext}")
+    return buf.tobytes()
+
+
+@pytest.fixture(scope="session")
+def china_jpeg() -> bytes:
+    return (SAMPLE_DIR / "china.jpg").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def flower_jpeg() -> bytes:
+    return (SAMPLE_DIR / "flower.jpg").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def cartoon_png() -> bytes:
+    return encode(draw_cartoon(0))
+
+
+@pytest.fixture(scope="session")
+def tiny_set() -> tuple[list[bytes], np.ndarray]:
+    """24 images, half noisy photo crops (real) and half drawings (animated), all JPEG q90 256x256."""
+    images, labels = [], []
+    for i in range(12):
+        images.append(encode(noisy_photo(i), ".jpg", cv2.IMWRITE_JPEG_QUALITY, 90))
+        labels.append(0)
+        images.append(encode(draw_cartoon(i), ".jpg", cv2.IMWRITE_JPEG_QUALITY, 90))
+        labels.append(1)
+    return images, np.array(labels)
+
+
+@pytest.fixture
+def tiny_dir(tmp_path: Path, tiny_set: tuple[list[bytes], np.ndarray]) -> Path:
+    """``tiny_set`` written as a folder-per-class set with source prefixes."""
+    images, labels = tiny_set
+    for i, (data, label) in enumerate(zip(images, labels, strict=True)):
+        folder = tmp_path / "set" / ("animated" if label else "real")
+        folder.mkdir(parents=True, exist_ok=True)
+        source = ("drawn" if label else "photo") + ("_a" if i % 4 < 2 else "_b")
+        (folder / f"{source}__{i:03d}.jpg").write_bytes(data)
+    return tmp_path / "set"
