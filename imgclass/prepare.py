@@ -30,11 +30,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from imgclass.decode import BGRImage, decode_image
+from imgclass.labels import LABEL_NAMES
 
 logger = logging.getLogger(__name__)
 
 #: Class folder names a prepared data set may contain, in label order (``real`` = 0, ``animated`` = 1).
-CLASS_NAMES = ("real", "animated")
+CLASS_NAMES = LABEL_NAMES
 
 DEFAULT_SIZE = 512
 DEFAULT_QUALITY = 90

@@ -161,9 +161,7 @@ def test_prepare_folder_writes_class_folders(dataset: Path, tmp_path: Path) -> N
     report = prepare_folder(dataset, dst, size=48, progress=False)
     assert isinstance(report, PrepareReport)
     assert report.skipped == ()
-    assert sorted(report.written) == sorted(
-        [dst / "real" / "photos__china.jpg", dst / "animated" / "clipart__dot.jpg"]
-    )
+    assert sorted(report.written) == sorted([dst / "real" / "photos__china.jpg", dst / "animated" / "clipart__dot.jpg"])
     for path in report.written:
         assert decode(path.read_bytes()).shape == (48, 48, 3)
     # No temp files left behind.
@@ -184,9 +182,7 @@ def test_prepare_folder_matches_normalise_image_and_is_rerunnable(dataset: Path,
     assert again == first
 
 
-def test_bad_files_are_reported_and_skipped(
-    dataset: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_bad_files_are_reported_and_skipped(dataset: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     bad = dataset / "real" / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     notes = dataset / "animated" / "notes.txt"
@@ -263,9 +259,7 @@ def test_cli_exit_zero_when_everything_was_written(
     dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dst = tmp_path / "dst"
-    assert (
-        run_cli(["prepare", str(dataset), str(dst), "--size", "24", "--quality", "70", "--no-progress"]) == 0
-    )
+    assert run_cli(["prepare", str(dataset), str(dst), "--size", "24", "--quality", "70", "--no-progress"]) == 0
     assert decode((dst / "real" / "photos__china.jpg").read_bytes()).shape == (24, 24, 3)
     captured = capsys.readouterr()
     assert "wrote 2 images" in captured.out

@@ -22,20 +22,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("src", type=Path, metavar="SRC", help="folder with real/ and/or animated/ inside")
     parser.add_argument("dst", type=Path, metavar="DST", help="output folder (created if missing)")
-    parser.add_argument(
-        "--size", type=int, default=DEFAULT_SIZE, help="output side in pixels (default %(default)s)"
-    )
-    parser.add_argument(
-        "--quality", type=int, default=DEFAULT_QUALITY, help="JPEG quality 1-100 (default %(default)s)"
-    )
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="output side in pixels (default %(default)s)")
+    parser.add_argument("--quality", type=int, default=DEFAULT_QUALITY, help="JPEG quality 1-100 (default %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = prepare_folder(
-        args.src, args.dst, size=args.size, quality=args.quality, progress=not args.no_progress
-    )
+    report = prepare_folder(args.src, args.dst, size=args.size, quality=args.quality, progress=not args.no_progress)
     print(f"wrote {len(report.written)} images to {args.dst}")
     if not report.skipped:
         return 0
