@@ -7,21 +7,49 @@ The wire format is specified in :mod:`imgclass.transfer.protocol`; :class:`Image
         with ImageClient(*server.address) as client:
             reply = client.send("photo.jpg")
             print(reply.stored, reply.verdict("colour-count").label)
+
+Names are imported lazily, so a client (or the CLI) does not pay for OpenCV, which only the server
+needs.
 """
 
 from __future__ import annotations
 
-from imgclass.transfer.client import ImageClient, ServerClosed, image_files
-from imgclass.transfer.protocol import (
-    DEFAULT_MAX_PAYLOAD,
-    DEFAULT_PORT,
-    Hello,
-    ProtocolError,
-    RemoteError,
-    Reply,
-    Verdict,
-)
-from imgclass.transfer.server import ImageServer, Received, Rejected
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from imgclass.transfer.client import ImageClient, ServerClosed, image_files
+    from imgclass.transfer.protocol import (
+        DEFAULT_MAX_PAYLOAD,
+        DEFAULT_PORT,
+        Hello,
+        ProtocolError,
+        RemoteError,
+        Reply,
+        Verdict,
+    )
+    from imgclass.transfer.server import ImageServer, Received, Rejected
+
+# A library must not print: without this, logging's last-resort handler would write our warnings to
+# stderr whenever the application has not configured logging.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+_EXPORTS = {
+    "ImageClient": "client",
+    "ServerClosed": "client",
+    "image_files": "client",
+    "DEFAULT_MAX_PAYLOAD": "protocol",
+    "DEFAULT_PORT": "protocol",
+    "Hello": "protocol",
+    "ProtocolError": "protocol",
+    "RemoteError": "protocol",
+    "Reply": "protocol",
+    "Verdict": "protocol",
+    "ImageServer": "server",
+    "Received": "server",
+    "Rejected": "server",
+}
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD",
@@ -38,3 +66,10 @@ __all__ = [
     "Verdict",
     "image_files",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -201,12 +201,14 @@ class ImageClient:
         *,
         progress: bool = True,
         window: int = 8,
+        on_reply: Callable[[int, Reply], object] | None = None,
     ) -> list[Reply]:
         """Send many images over one connection, pipelined, with a progress bar; replies in order.
 
         ``sources`` is an iterable of paths or bytes, or one folder, whose image files are sent (see
         :func:`image_files`). Error replies are returned, not raised; a file too large for the server
-        gets a local ``too-large`` reply without being sent.
+        gets a local ``too-large`` reply without being sent. ``on_reply(index, reply)`` is called once
+        per item as its reply arrives (from the calling thread, or the sender's for local replies).
         """
         from tqdm.auto import tqdm
 
@@ -215,11 +217,18 @@ class ImageClient:
         items: list[Source] = list(image_files(sources)) if isinstance(sources, (str, os.PathLike)) else list(sources)
         replies: list[Reply | None] = [None] * len(items)
         with tqdm(total=len(items), disable=not progress, unit="img", desc="sending") as bar:
+
+            def done(i: int, reply: Reply) -> None:
+                replies[i] = reply
+                bar.update(1)
+                if on_reply is not None:
+                    on_reply(i, reply)
+
             pending = list(range(len(items)))
             attempt = 0
             while pending:
                 try:
-                    self._pipeline(items, pending, replies, window, bar.update)
+                    self._pipeline(items, pending, done, window)
                 except _RETRYABLE_ERRORS as exc:
                     self.close()
                     before, pending = len(pending), [i for i in pending if replies[i] is None]
@@ -239,9 +248,8 @@ class ImageClient:
         self,
         items: list[Source],
         pending: list[int],
-        replies: list[Reply | None],
+        done: Callable[[int, Reply], None],
         window: int,
-        advance: Callable[[int], object],
     ) -> None:
         sock = self._ensure_connected()
         in_flight: queue.Queue[int | None] = queue.Queue()
@@ -254,8 +262,7 @@ class ImageClient:
                 for i in pending:
                     frame = _load(items[i], None)
                     if len(frame.payload) > self._max_payload():
-                        replies[i] = _too_large(frame, self._max_payload())
-                        advance(1)
+                        done(i, _too_large(frame, self._max_payload()))
                         continue
                     slots.acquire()
                     if stop.is_set():
@@ -275,8 +282,7 @@ class ImageClient:
                 slots.release()
                 if reply.retryable:
                     raise ServerClosed(f"{reply.code}: {reply.message}")
-                replies[i] = reply
-                advance(1)
+                done(i, reply)
                 if reply.close:
                     raise ServerClosed(f"server closed the connection after {reply.code}")
         except BaseException:

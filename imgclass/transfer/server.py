@@ -382,7 +382,8 @@ class ImageServer:
             self._send(conn, frame)
         except OSError:
             return False
-        drain(conn.sock, _DRAIN_BYTES, _DRAIN_SECONDS)
+        if reply.code not in ("timeout", "idle-timeout"):  # a slow or silent peer has nothing to drain
+            drain(conn.sock, _DRAIN_BYTES, _DRAIN_SECONDS)
         return False
 
     def _accept(self, conn: _Connection, name: str, hexdigest: str, payload: bytearray, started: float) -> Reply:
@@ -446,7 +447,8 @@ class ImageServer:
             self._cond.notify_all()
 
     def _record_rejected(self, item: Rejected) -> None:
-        logger.warning("%s: refused %s: %s: %s", item.peer, item.name or "frame", item.code, item.message)
+        logger.warning("%s: refused %s: %s: %s", item.peer, "frame" if item.name is None else repr(item.name),
+                       item.code, item.message)  # fmt: skip
         with self._cond:
             self._rejected.append(item)
             self._cond.notify_all()

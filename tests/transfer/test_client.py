@@ -1,0 +1,186 @@
+"""The client: retries that are safe because the server deduplicates, pipelining, folders, time-outs."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imgclass.transfer import protocol as p
+from imgclass.transfer.client import ImageClient, ServerClosed, image_files
+from imgclass.transfer.server import ImageServer
+from tests.transfer.conftest import TIMEOUT, RawPeer, make_image, sha, stored_files
+
+Serve = Callable[..., ImageServer]
+
+
+class RetryLog:
+    """An ``on_retry`` hook that records the errors and runs an action before the first retry."""
+
+    def __init__(self, before_first_retry: Callable[[], object] | None = None) -> None:
+        self.errors: list[BaseException] = []
+        self.action = before_first_retry
+
+    def __call__(self, attempt: int, error: BaseException, delay: float) -> None:
+        self.errors.append(error)
+        if attempt == 1 and self.action is not None:
+            self.action()
+
+
+def fail_once_after_storing(monkeypatch: pytest.MonkeyPatch, after: int = 0) -> list[str]:
+    """Make the connection die right after the ``after``-th image is stored, before its reply."""
+    real_accept = ImageServer._accept
+    calls: list[str] = []
+
+    def accept(self: ImageServer, conn: Any, name: str, hexdigest: str, *args: Any) -> p.Reply:
+        reply = real_accept(self, conn, name, hexdigest, *args)
+        calls.append(hexdigest)
+        if len(calls) == after + 1:
+            raise ConnectionResetError("the connection died before the reply")
+        return reply
+
+    monkeypatch.setattr(ImageServer, "_accept", accept)
+    return calls
+
+
+def test_retries_a_refused_connection(out_dir: Path, images: list[bytes]) -> None:
+    # A bound socket that does not listen refuses connections; the hook then puts a server there.
+    placeholder = socket.socket()
+    placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    placeholder.bind(("127.0.0.1", 0))
+    port = placeholder.getsockname()[1]
+    started: list[ImageServer] = []
+
+    def start_server() -> None:
+        placeholder.close()
+        started.append(ImageServer(port=port, out_dir=out_dir, classifiers=[]).start())
+
+    log = RetryLog(start_server)
+    try:
+        with ImageClient("127.0.0.1", port, timeout=TIMEOUT, backoff=0.01, on_retry=log) as client:
+            assert client.send(images[0]).ok
+    finally:
+        for server in started:
+            server.stop()
+    assert [type(e) for e in log.errors] == [ConnectionRefusedError]
+
+
+def test_gives_up_after_its_retries() -> None:
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        log = RetryLog()
+        client = ImageClient("127.0.0.1", placeholder.getsockname()[1], retries=2, backoff=0.001, on_retry=log)
+        with pytest.raises(ConnectionRefusedError):
+            client.send(b"x")
+    assert len(log.errors) == 2
+
+
+def test_retry_after_a_lost_reply_stores_once(
+    serve: Serve, out_dir: Path, images: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = fail_once_after_storing(monkeypatch)
+    server = serve()
+    log = RetryLog()
+    with ImageClient(*server.address, timeout=TIMEOUT, backoff=0.01, on_retry=log) as client:
+        reply = client.send(images[0], name="a.png")
+    assert isinstance(log.errors[0], ServerClosed)
+    assert reply.ok and reply.duplicate and reply.stored == "a.png"
+    assert calls == [sha(images[0])] * 2
+    assert stored_files(out_dir) == ["a.png"]
+
+
+def test_send_many_resumes_where_the_connection_died(
+    serve: Serve, out_dir: Path, images: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_once_after_storing(monkeypatch, after=5)
+    server = serve()
+    log = RetryLog()
+    seen: list[int] = []
+    with ImageClient(*server.address, timeout=TIMEOUT, backoff=0.01, on_retry=log) as client:
+        replies = client.send_many(images[:20], progress=False, window=4, on_reply=lambda i, r: seen.append(i))
+    assert len(log.errors) == 1
+    assert [r.sha256 for r in replies] == [sha(d) for d in images[:20]]
+    assert all(r.ok for r in replies) and sorted(seen) == list(range(20))
+    assert [r.duplicate for r in replies] == [i == 5 for i in range(20)]
+    assert len(stored_files(out_dir)) == 20
+
+
+def test_reconnects_after_a_server_restart(serve: Serve, images: list[bytes]) -> None:
+    server = serve()
+    log = RetryLog()
+    with ImageClient(*server.address, timeout=TIMEOUT, backoff=0.01, on_retry=log) as client:
+        assert client.send(images[0]).ok
+        server.stop()
+        serve(port=client.port)
+        assert client.send(images[1]).ok
+        assert client.send(images[0]).duplicate
+
+
+def test_busy_server_is_retried(serve: Serve, images: list[bytes]) -> None:
+    server = serve(max_connections=1)
+    hog = RawPeer(server.address)
+
+    def free_the_slot() -> None:
+        hog.sock.close()
+        assert server.wait_until(lambda s: s.active_connections == 0, TIMEOUT)
+
+    log = RetryLog(free_the_slot)
+    with ImageClient(*server.address, timeout=TIMEOUT, backoff=0.01, on_retry=log) as client:
+        assert client.send(images[0]).ok
+    assert "busy" in str(log.errors[0])
+
+
+def test_idle_connection_closed_by_the_server_is_replaced(serve: Serve, images: list[bytes]) -> None:
+    server = serve(idle_timeout=0.2)
+    log = RetryLog()
+    with ImageClient(*server.address, timeout=TIMEOUT, retries=0, on_retry=log) as client:
+        assert client.send(images[0]).ok
+        assert server.wait_until(lambda s: s.active_connections == 0, TIMEOUT)
+        assert client.send(images[1]).ok
+    assert log.errors == []
+
+
+def test_client_times_out_on_a_silent_server() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts (in the kernel), never speaks
+        client = ImageClient("127.0.0.1", silent.getsockname()[1], timeout=0.2, retries=0)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            client.send(b"x")
+        assert time.monotonic() - started < TIMEOUT
+
+
+def test_token_mismatch_in_either_direction(serve: Serve) -> None:
+    server = serve()
+    with pytest.raises(p.ProtocolError, match="does not ask for authentication"):
+        ImageClient(*server.address, token="t" * 20, retries=0).send(b"x")
+
+
+def test_send_many_a_folder(serve: Serve, tmp_path: Path, out_dir: Path) -> None:
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    (folder / ".hidden").mkdir()
+    (folder / "a.png").write_bytes(make_image(1))
+    (folder / "sub" / "b.jpg").write_bytes(make_image(2, ".jpg"))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
+    (folder / ".c.png").write_bytes(make_image(3))
+    (folder / ".hidden" / "d.png").write_bytes(make_image(4))
+    (folder / "notes.txt").write_text("not an image")
+    assert [f.relative_to(folder).as_posix() for f in image_files(folder)] == ["a.png", "broken.jpg", "sub/b.jpg"]
+
+    server = serve()
+    with ImageClient(*server.address, timeout=TIMEOUT) as client:
+        replies = client.send_many(folder, progress=False)
+    assert [(r.name, r.ok) for r in replies] == [("a.png", True), ("broken.jpg", False), ("b.jpg", True)]
+    assert replies[1].code == "not-an-image"
+    assert stored_files(out_dir) == ["a.png", "b.jpg"]
+
+
+def test_image_files_refuses_a_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="neither a file nor a folder"):
+        list(image_files(tmp_path / "missing"))
+    (tmp_path / "one.png").write_bytes(b"x")
+    assert list(image_files(tmp_path / "one.png")) == [tmp_path / "one.png"]

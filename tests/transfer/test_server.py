@@ -1,0 +1,447 @@
+"""The live server: bit-exact, concurrent, and unharmed by malformed, hostile, slow or dying clients."""
+
+from __future__ import annotations
+
+import hashlib
+import select
+import ssl
+import struct
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trustme
+
+import imgclass.decode
+from imgclass.transfer import protocol as p
+from imgclass.transfer.client import ImageClient
+from imgclass.transfer.server import ImageServer
+from tests.transfer.conftest import (
+    TIMEOUT,
+    BrokenClassifier,
+    RawPeer,
+    header,
+    make_image,
+    sha,
+    stored_files,
+)
+
+Serve = Callable[..., ImageServer]
+
+
+def client_for(server: ImageServer, **kwargs: object) -> ImageClient:
+    return ImageClient(*server.address, timeout=TIMEOUT, retries=0, **kwargs)  # type: ignore[arg-type]
+
+
+def assert_clean(out_dir: Path, expected: set[str] | None = None) -> None:
+    """Nothing partial: no temporary files, and exactly the expected images."""
+    names = stored_files(out_dir)
+    assert not [n for n in names if n.startswith(".")], names
+    if expected is not None:
+        assert set(names) == expected
+
+
+# --------------------------------------------------------------------------- the happy path
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".tiff", ".webp"])
+def test_round_trip_is_bit_exact(serve: Serve, out_dir: Path, ext: str) -> None:
+    server = serve()
+    data = [make_image(i, ext, shape=(40, 30)) for i in range(3)]
+    with client_for(server) as client:
+        replies = [client.send(d, name=f"img{i}{ext}") for i, d in enumerate(data)]
+    for d, reply in zip(data, replies, strict=True):
+        assert reply.ok and reply.sha256 == sha(d) and reply.size == len(d)
+        assert hashlib.sha256((out_dir / reply.stored).read_bytes()).hexdigest() == sha(d)
+        assert reply.verdict("fake").label == "animated" and reply.verdict("fake").score == 0.75
+        assert (reply.width, reply.height) == (30, 40)
+    assert [r.sha256 for r in server.received] == [sha(d) for d in data]
+    assert_clean(out_dir)
+
+
+def test_a_large_image_arrives_intact(serve: Serve, out_dir: Path) -> None:
+    server = serve(classifiers=[])
+    data = make_image(7, ".png", shape=(700, 800))  # noise does not compress: ~1.7 MB
+    assert len(data) > 1_000_000
+    with client_for(server) as client:
+        reply = client.send(data, name="big.png")
+    assert (out_dir / reply.stored).read_bytes() == data
+
+
+def test_sixteen_concurrent_clients(serve: Serve, out_dir: Path, images: list[bytes]) -> None:
+    """16 clients x 25 images; every image goes out twice, from different clients at once."""
+    server = serve(max_connections=16)
+    jobs = [[images[(k * 25 + j) % len(images)] for j in range(25)] for k in range(16)]
+
+    def run(k: int) -> list[p.Reply]:
+        with client_for(server) as client:
+            if k % 2:
+                return client.send_many(jobs[k], progress=False, window=4)
+            return [client.send(data, name=f"c{k}-{j}.png") for j, data in enumerate(jobs[k])]
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(run, range(16)))
+
+    for job, replies in zip(jobs, results, strict=True):
+        assert [r.sha256 for r in replies] == [sha(d) for d in job]
+        assert all(r.ok and r.verdict("fake").label == "animated" for r in replies)
+    on_disk = {sha((out_dir / name).read_bytes()): name for name in stored_files(out_dir)}
+    assert len(on_disk) == len(stored_files(out_dir)) == len(images)  # each content exactly once
+    assert set(on_disk) == {sha(d) for d in images}
+    for replies in results:
+        assert all(on_disk[r.sha256] == r.stored for r in replies)
+    assert sum(r.duplicate for replies in results for r in replies) == 400 - len(images)
+    assert_clean(out_dir)
+
+
+def test_same_name_different_images_are_both_kept(serve: Serve, out_dir: Path, images: list[bytes]) -> None:
+    server = serve()
+    with client_for(server) as client:
+        first, second, again = (client.send(d, name="cat.png") for d in (images[0], images[1], images[0]))
+    assert first.stored == "cat.png" and second.stored == f"cat-{sha(images[1])[:8]}.png"
+    assert again.duplicate and again.stored == "cat.png"
+    assert stored_files(out_dir) == sorted([first.stored, second.stored])
+
+
+def test_deduplicates_across_restarts(serve: Serve, out_dir: Path, images: list[bytes]) -> None:
+    with client_for(serve()) as client:
+        first = client.send(images[0], name="a.png")
+    with client_for(serve()) as client:
+        again = client.send(images[0], name="b.png")
+    assert again.duplicate and again.stored == first.stored == "a.png"
+
+
+NASTY_NAMES = [
+    "../escape.png",
+    "../../../../../../tmp/escape.png",
+    "/etc/passwd",
+    "..\\..\\escape.png",
+    "sub/dir/../../escape.png",
+    ".hidden.png",
+    "..",
+    "",
+    "nul\x00byte.png",
+    "line\nbreak.png",
+    "evil\u202egnp.exe",
+    "CON",
+    "x" * 255,
+]
+
+
+def test_path_traversal_stays_inside(serve: Serve, tmp_path: Path, out_dir: Path) -> None:
+    server = serve()
+    with client_for(server) as client:
+        replies = [client.send(make_image(100 + i), name=name) for i, name in enumerate(NASTY_NAMES)]
+    assert all(r.ok for r in replies)
+    assert [entry.name for entry in tmp_path.iterdir()] == ["out"]
+    for reply in replies:
+        path = (out_dir / reply.stored).resolve()
+        assert path.parent == out_dir.resolve() and path.is_file()
+        assert not reply.stored.startswith(".") and reply.stored.endswith(".png")
+    assert len(stored_files(out_dir)) == len(NASTY_NAMES)
+
+
+def test_a_broken_classifier_costs_only_its_own_verdict(serve: Serve, out_dir: Path) -> None:
+    from tests.transfer.conftest import FakeClassifier
+
+    server = serve(classifiers={"broken": BrokenClassifier(), "fake": FakeClassifier(0.1)})
+    with client_for(server) as client:
+        reply = client.send(make_image(1), name="a.png")
+    assert reply.ok and reply.verdict("broken").error == "RuntimeError: model file went missing"
+    assert reply.verdict("fake").label == "real"
+    assert stored_files(out_dir) == ["a.png"]
+
+
+# --------------------------------------------------------------------------- malformed frames
+
+
+def _good_frame(data: bytes, name: str = "ok.png") -> bytes:
+    return p.encode_request(name, data)
+
+
+MALFORMED = {
+    "bad magic": (header(magic=b"HTTP"), "bad-frame"),
+    "unknown version": (header(version=9), "bad-frame"),
+    "unknown flags": (header(flags=0x40), "bad-frame"),
+    "name too long": (header(name_len=1000), "bad-frame"),
+    "negative size": (header(payload_len=-5), "bad-frame"),
+    "oversized": (header(payload_len=2**62), "too-large"),
+    "bad utf-8": (header(name_len=2) + b"\xc3\x28", "bad-frame"),
+    "tag without token": (p.encode_request("a.png", b"x", key=b"k" * 16), "bad-frame"),
+    "http request": (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + b"\0" * 30, "bad-frame"),
+    "truncated header": (header()[:20], "bad-frame"),
+    "truncated name": (header(name_len=10) + b"abc", "bad-frame"),
+    "truncated payload": (_good_frame(make_image(3))[:-10], "bad-frame"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_frame_is_refused_and_others_are_served(
+    serve: Serve, out_dir: Path, images: list[bytes], case: str
+) -> None:
+    frame, code = MALFORMED[case]
+    server = serve(max_payload=1 << 20)
+    with client_for(server) as bystander:
+        assert bystander.send(images[0], name="before.png").ok
+        with RawPeer(server.address) as bad:
+            bad.send(frame)
+            bad.finish()  # for the truncated cases: the server sees the stream end mid-frame
+            replies = bad.read_until_closed()
+        assert [r.code for r in replies] == [code]
+        assert replies[0].close and not replies[0].ok and replies[0].message
+        assert bystander.send(images[1], name="after.png").ok
+    assert server.wait_until(lambda s: s.active_connections == 0, TIMEOUT)
+    assert_clean(out_dir, {"before.png", "after.png"})
+
+
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (lambda: p.encode_request_head("x.png", 4, bytes(32)) + b"abcd", "digest-mismatch"),
+        (lambda: _good_frame(b"this is not an image"), "not-an-image"),
+        (lambda: _good_frame(make_image(5)[:60]), "not-an-image"),  # a truncated PNG
+        (lambda: _good_frame(b""), "not-an-image"),
+    ],
+)
+def test_bad_payload_gets_an_error_and_the_connection_survives(
+    serve: Serve, out_dir: Path, make: Callable[[], bytes], code: str
+) -> None:
+    server = serve()
+    good = make_image(6)
+    with RawPeer(server.address) as peer:
+        peer.send(make() + _good_frame(good, "good.png"))
+        bad, ok = peer.read_reply(), peer.read_reply()
+    assert (bad.code, bad.close) == (code, False)
+    assert ok.ok and ok.stored == "good.png"
+    assert_clean(out_dir, {"good.png"})
+
+
+def test_image_bomb_header_is_refused_before_decoding(
+    serve: Serve, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def must_not_decode(*args: object) -> None:
+        raise AssertionError("the server decoded an image-bomb")
+
+    monkeypatch.setattr(imgclass.decode.cv2, "imdecode", must_not_decode)
+    # A PNG signature and an IHDR claiming 100000 x 100000 pixels, then nothing of substance.
+    bomb = b"\x89PNG\r\n\x1a\n" + struct.pack(">I4sIIBBBBB", 13, b"IHDR", 100_000, 100_000, 8, 2, 0, 0, 0) + b"\0" * 64
+    server = serve(max_pixels=10_000_000)
+    with client_for(server) as client:
+        reply = client.send(bomb, name="bomb.png")
+    assert reply.code == "too-many-pixels" and "100000x100000" in (reply.message or "")
+    assert_clean(out_dir, set())
+
+
+def test_pixel_limit_is_configurable(serve: Serve, out_dir: Path) -> None:
+    server = serve(max_pixels=100)
+    with client_for(server) as client:
+        assert client.send(make_image(1, shape=(10, 10))).ok
+        assert client.send(make_image(2, shape=(11, 10))).code == "too-many-pixels"
+    assert len(stored_files(out_dir)) == 1
+
+
+def test_payload_limit(serve: Serve, out_dir: Path) -> None:
+    big = make_image(1, shape=(64, 64))
+    server = serve(max_payload=len(big) - 1)
+    with client_for(server) as client:
+        with pytest.raises(ValueError, match="accepts at most"):
+            client.send(big)
+        [local] = client.send_many([big], progress=False)
+    assert local.code == "too-large" and "not sent" in (local.message or "")
+    with RawPeer(server.address) as peer:  # a client that ignores the limit it was told
+        peer.send(_good_frame(big))
+        [reply] = peer.read_until_closed()
+    assert reply.code == "too-large" and reply.close
+    assert_clean(out_dir, set())
+
+
+# --------------------------------------------------------------------------- hostile and slow clients
+
+
+def test_connection_limit(serve: Serve, out_dir: Path, images: list[bytes]) -> None:
+    server = serve(max_connections=2)
+    with RawPeer(server.address), RawPeer(server.address):
+        with RawPeer(server.address, read_hello=False) as third:
+            [reply] = third.read_until_closed()
+        assert reply.code == "busy" and reply.close
+        assert server.rejected[-1].code == "busy"
+    assert server.wait_until(lambda s: s.active_connections == 0, TIMEOUT)
+    with client_for(server) as client:
+        assert client.send(images[0]).ok
+
+
+def test_idle_client_is_dropped(serve: Serve) -> None:
+    server = serve(idle_timeout=0.2)
+    with RawPeer(server.address) as idle:
+        assert idle.hello is not None and idle.hello.idle_timeout == 0.2
+        [reply] = idle.read_until_closed()
+    assert reply.code == "idle-timeout"
+
+
+def test_stalled_client_is_dropped(serve: Serve, out_dir: Path, images: list[bytes]) -> None:
+    server = serve(read_timeout=0.3)
+    with client_for(server) as bystander:
+        with RawPeer(server.address) as stalled:
+            stalled.send(_good_frame(images[0])[:100])  # then nothing
+            started = time.monotonic()
+            [reply] = stalled.read_until_closed()
+        assert reply.code == "timeout" and time.monotonic() - started < TIMEOUT
+        assert bystander.send(images[1]).ok
+    assert_clean(out_dir)
+    assert len(stored_files(out_dir)) == 1
+
+
+def test_slowloris_is_dropped_although_bytes_keep_coming(serve: Serve, out_dir: Path, images: list[bytes]) -> None:
+    """One byte every 20 ms would satisfy any per-recv time-out; the whole-frame deadline still fires."""
+    server = serve(read_timeout=0.4)
+    frame = _good_frame(images[0])
+    with RawPeer(server.address) as slow:
+        started = time.monotonic()
+        for byte in frame:
+            readable, _, _ = select.select([slow.sock], [], [], 0.02)
+            if readable:  # the server answered (and is closing): it dropped us
+                break
+            slow.send(bytes([byte]))
+        else:
+            pytest.fail("the server accepted a frame dripped over the whole deadline")
+        [reply] = slow.read_until_closed()
+    assert reply.code == "timeout"
+    assert 0.4 <= time.monotonic() - started < TIMEOUT
+    assert_clean(out_dir, set())
+
+
+@pytest.mark.parametrize("size", [20, 48 + 6 + 100, 48 + 6 + 1_000_000])
+def test_client_killed_mid_frame_leaves_no_file(serve: Serve, out_dir: Path, size: int) -> None:
+    server = serve()
+    frame = _good_frame(make_image(9, shape=(700, 800)), "dying.png")
+    peer = RawPeer(server.address)
+    peer.send(frame[:size])
+    peer.reset()
+    assert server.wait_until(lambda s: s.active_connections == 0, TIMEOUT)
+    assert server.rejected and server.rejected[-1].code == "bad-frame"
+    assert_clean(out_dir, set())
+
+
+def test_stop_closes_connected_clients(serve: Serve, out_dir: Path) -> None:
+    server = serve()
+    with RawPeer(server.address) as idle, RawPeer(server.address) as mid_frame:
+        mid_frame.send(header(payload_len=1000))
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < TIMEOUT
+        assert server.active_connections == 0
+        assert idle.read_frame() is None
+    assert_clean(out_dir, set())
+
+
+# --------------------------------------------------------------------------- exposure, tokens and TLS
+
+TOKEN = "correct horse battery staple"
+
+
+def test_binds_to_loopback_unless_told_otherwise(out_dir: Path) -> None:
+    with pytest.raises(ValueError, match="loopback only unless allow_remote"):
+        ImageServer("0.0.0.0", 0, out_dir, [])
+    with pytest.raises(ValueError, match="needs a shared token"):
+        ImageServer("0.0.0.0", 0, out_dir, [], allow_remote=True)
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        ImageServer("0.0.0.0", 0, out_dir, [], allow_remote=True, token="short")
+    assert ImageServer("localhost", 0, out_dir, [])._bind_host == "127.0.0.1"
+
+
+def test_remote_listening_with_token(serve: Serve, images: list[bytes]) -> None:
+    server = serve(host="0.0.0.0", allow_remote=True, token=TOKEN)
+    assert server.address[0] == "0.0.0.0"
+    with ImageClient("127.0.0.1", server.address[1], timeout=TIMEOUT, token=TOKEN) as client:
+        assert client.send(images[0]).ok
+
+
+def test_token_authentication(serve: Serve, out_dir: Path, images: list[bytes]) -> None:
+    server = serve(token=TOKEN)
+    with client_for(server, token=TOKEN) as client:
+        assert client.hello.auth
+        assert [r.ok for r in client.send_many(images[:3], progress=False)] == [True] * 3
+        assert client.send(images[3]).ok
+    with client_for(server, token="wrong " + TOKEN) as intruder:
+        reply = intruder.send(images[4])
+    assert reply.code == "unauthorised"
+    with pytest.raises(p.ProtocolError, match="requires a token"):
+        client_for(server).send(images[5])
+    assert len(stored_files(out_dir)) == 4
+
+
+def test_frames_cannot_be_replayed(serve: Serve, out_dir: Path, images: list[bytes]) -> None:
+    server = serve(token=TOKEN)
+    with RawPeer(server.address) as first:
+        assert first.hello is not None
+        frame = p.encode_request("a.png", images[0], key=TOKEN.encode(), nonce=first.hello.nonce, seq=0)
+        first.send(frame)
+        assert first.read_reply().ok
+        first.send(frame)  # the same frame again on the same connection: wrong sequence number
+        assert first.read_reply().code == "unauthorised"
+    with RawPeer(server.address) as second:  # and on another connection: wrong nonce
+        second.send(frame)
+        assert second.read_reply().code == "unauthorised"
+    assert stored_files(out_dir) == ["a.png"]
+
+
+@pytest.fixture(scope="module")
+def tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    return server_ctx, client_ctx
+
+
+def test_tls_round_trip(serve: Serve, out_dir: Path, tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server = serve(token=TOKEN, ssl_context=tls[0])
+    data = make_image(1, shape=(300, 300))
+    with client_for(server, token=TOKEN, ssl_context=tls[1]) as client:
+        replies = [client.send(data, name="tls.png"), *client.send_many([make_image(2)], progress=False)]
+    assert all(r.ok for r in replies)
+    assert (out_dir / "tls.png").read_bytes() == data
+
+
+def test_tls_refuses_untrusted_and_plain_peers(serve: Serve, tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server = serve(ssl_context=tls[0], read_timeout=0.5)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        client_for(server, ssl_context=ssl.create_default_context()).send(make_image(1))
+    with pytest.raises((p.ProtocolError, ConnectionError, TimeoutError)):
+        ImageClient(*server.address, timeout=2.0, retries=0).send(make_image(1))
+    with RawPeer(server.address, read_hello=False) as silent:  # never starts the handshake
+        assert silent.read_frame() is None
+    with client_for(server, ssl_context=tls[1]) as client:
+        assert client.send(make_image(1)).ok
+
+
+# --------------------------------------------------------------------------- fuzzing the live server
+
+
+def test_random_streams_never_harm_the_server(serve: Serve, out_dir: Path, images: list[bytes]) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    server = serve(max_payload=4096, read_timeout=2.0)
+    prefixes = st.sampled_from([b"", p.MAGIC, p.MAGIC + b"\x01", p.MAGIC + b"\x01\x00\x00\x05"])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(prefix=prefixes, body=st.binary(max_size=400))
+    def feed(prefix: bytes, body: bytes) -> None:
+        with RawPeer(server.address) as peer:
+            peer.send(prefix + body)
+            peer.finish()
+            replies = peer.read_until_closed()
+        assert all(not r.ok and r.code in p.ERROR_CODES and r.message for r in replies)
+        assert stored_files(out_dir) == []
+
+    feed()
+    assert server.wait_until(lambda s: s.active_connections == 0, TIMEOUT)
+    with client_for(server) as client:
+        assert client.send(images[0]).ok
+    assert_clean(out_dir)
+    assert np.all([r.code in p.ERROR_CODES for r in server.rejected])
