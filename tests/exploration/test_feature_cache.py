@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imgclass.classifiers import make_classifier
+from imgclass.data import Dataset
+from imgclass.exploration.feature_cache import cache_size, cached_features, clear_feature_cache
+
+
+def test_computed_once_read_only_and_equal_to_the_classifier(tiny_dataset: Dataset) -> None:
+    clear_feature_cache()
+    first = cached_features(tiny_dataset, "bilateral", diameter=5)
+    again = cached_features(tiny_dataset, "bilateral", diameter=5, progress=True)
+    assert again is first and cache_size() == 1
+    expected = make_classifier("bilateral", diameter=5).extract_features(tiny_dataset.images)
+    np.testing.assert_array_equal(first.features, expected)
+    assert first.column.shape == (len(tiny_dataset),)
+    assert first.ms.shape == (len(tiny_dataset),) and (first.ms >= 0).all()
+    with pytest.raises(ValueError, match="read-only"):
+        first.features[0, 0] = 1.0
+
+
+def test_parameters_and_names_key_the_cache(tiny_dataset: Dataset) -> None:
+    clear_feature_cache()
+    a = cached_features(tiny_dataset, "byte-length")
+    b = cached_features(tiny_dataset, "bilateral", diameter=3)
+    c = cached_features(tiny_dataset, "bilateral", diameter=5)
+    assert cache_size() == 3 and a.name == "byte-length"
+    assert b.params == (("diameter", 3),) and not np.array_equal(b.features, c.features)
+    clear_feature_cache()
+    assert cache_size() == 0
+
+
+def test_unknown_classifier_is_a_value_error(tiny_dataset: Dataset) -> None:
+    with pytest.raises(ValueError, match="unknown classifier"):
+        cached_features(tiny_dataset, "no-such-thing")
