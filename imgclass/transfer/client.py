@@ -33,7 +33,7 @@ from typing import Final
 from imgclass.transfer import protocol as p
 from imgclass.transfer.names import EXTENSIONS
 from imgclass.transfer.protocol import DEFAULT_PORT, Hello, ProtocolError, Reply
-from imgclass.transfer.wire import Deadline, FrameTimeout, Truncated, recv_exact, send_parts
+from imgclass.transfer.wire import Deadline, FrameTimeout, Reader, Truncated, send_parts
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ class ImageClient:
         self.max_backoff = max_backoff
         self.on_retry = on_retry
         self._sock: socket.socket | None = None
+        self._reader: Reader | None = None
         self._hello: Hello | None = None
         self._send_seq = 0
         self._recv_seq = 0
@@ -116,13 +117,13 @@ class ImageClient:
         return self._hello
 
     def close(self) -> None:
-        sock, self._sock, self._hello = self._sock, None, None
+        sock, self._sock, self._hello, self._reader = self._sock, None, None, None
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()
 
     def _ensure_connected(self) -> socket.socket:
-        if self._sock is not None and not _dropped(self._sock):
+        if self._sock is not None and not self._dropped():
             return self._sock
         self.close()
         raw = socket.create_connection((self.host, self.port), timeout=self.timeout)
@@ -132,7 +133,8 @@ class ImageClient:
             if self.ssl_context is not None:
                 sock = self.ssl_context.wrap_socket(raw, server_hostname=self.server_hostname)
             sock.settimeout(self.timeout)
-            kind, body = self._read_server_frame(sock, key=None, nonce=b"", seq=0)
+            self._reader = Reader(sock)
+            kind, body = self._read_server_frame(key=None, nonce=b"", seq=0)
             if kind == p.KIND_REPLY:
                 reply = Reply.from_json(body)
                 if reply.retryable:
@@ -153,6 +155,16 @@ class ImageClient:
         self._sock, self._hello = sock, hello
         self._send_seq = self._recv_seq = 0
         return sock
+
+    def _dropped(self) -> bool:
+        """Whether the server has closed (or said something unasked on) our idle connection."""
+        if self._sock is None or self._reader is None or self._reader.buffered:
+            return True
+        try:
+            readable, _, _ = select.select([self._sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
 
     def _with_retries(self, action: Callable[[], object]) -> None:
         for attempt in range(self.retries + 1):
@@ -187,7 +199,7 @@ class ImageClient:
         def attempt() -> None:
             sock = self._ensure_connected()
             self._send_frame(sock, frame)
-            reply = self._read_reply(sock)
+            reply = self._read_reply()
             if reply.retryable:
                 raise ServerClosed(f"{reply.code}: {reply.message}")
             result.append(reply)
@@ -278,7 +290,7 @@ class ImageClient:
         sender.start()
         try:
             while (i := in_flight.get()) is not None:
-                reply = self._read_reply(sock)
+                reply = self._read_reply()
                 slots.release()
                 if reply.retryable:
                     raise ServerClosed(f"{reply.code}: {reply.message}")
@@ -304,22 +316,23 @@ class ImageClient:
         self._send_seq += 1
         send_parts(sock, [head, frame.payload])
 
-    def _read_reply(self, sock: socket.socket) -> Reply:
+    def _read_reply(self) -> Reply:
         hello = self._hello
         nonce = hello.nonce if hello is not None else b""
-        kind, body = self._read_server_frame(sock, key=self._key, nonce=nonce, seq=self._recv_seq)
+        kind, body = self._read_server_frame(key=self._key, nonce=nonce, seq=self._recv_seq)
         self._recv_seq += 1
         if kind != p.KIND_REPLY:
             raise ProtocolError("expected a REPLY frame, got a HELLO")
         return Reply.from_json(body)
 
-    def _read_server_frame(
-        self, sock: socket.socket, *, key: bytes | None, nonce: bytes, seq: int
-    ) -> tuple[int, dict[str, object]]:
-        deadline = Deadline(self.timeout)
+    def _read_server_frame(self, *, key: bytes | None, nonce: bytes, seq: int) -> tuple[int, dict[str, object]]:
+        reader = self._reader
+        if reader is None:
+            raise ServerClosed("not connected")
+        deadline = Deadline(self.timeout, "reply")
         try:
-            header = p.parse_server_header(recv_exact(sock, p.SERVER_HEADER.size, deadline, what="reply"))
-            rest = recv_exact(sock, header.rest_len, deadline, what="reply")
+            header = p.parse_server_header(reader.read(p.SERVER_HEADER.size, deadline))
+            rest = reader.read(header.rest_len, deadline)
         except Truncated as exc:
             raise ServerClosed(str(exc)) from None
         except FrameTimeout:
@@ -380,15 +393,6 @@ def _too_large(frame: _Frame, limit: int) -> Reply:
         name=frame.name,
         sha256=frame.digest.hex(),
     )
-
-
-def _dropped(sock: socket.socket) -> bool:
-    """Whether the server has closed (or said something unasked on) an idle connection."""
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
 
 
 def _shutdown(sock: socket.socket) -> None:

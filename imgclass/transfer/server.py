@@ -40,7 +40,7 @@ from types import TracebackType
 from typing import Any, Final, Protocol, cast
 
 from imgclass.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
-from imgclass.headers import read_header
+from imgclass.headers import ImageHeader, read_header
 from imgclass.transfer import protocol as p
 from imgclass.transfer.protocol import DEFAULT_PORT, ProtocolError, Reply, Verdict
 from imgclass.transfer.store import ImageStore
@@ -48,10 +48,8 @@ from imgclass.transfer.wire import (
     Deadline,
     FrameTimeout,
     PeerClosed,
+    Reader,
     drain,
-    recv_exact,
-    recv_frame_start,
-    recv_into_exact,
     send_parts,
     tls_handshake,
 )
@@ -65,6 +63,11 @@ MIN_TOKEN_BYTES: Final = 16
 #: answer it with a reset that would destroy our error reply.
 _DRAIN_BYTES: Final = 1 << 20
 _DRAIN_SECONDS: Final = 1.0
+#: A connection keeps its payload buffer between frames up to this size, saving an allocation (and
+#: the page faults of touching fresh memory) per frame; larger ones are released after use.
+_KEEP_BUFFER: Final = 16 * 1024 * 1024
+#: The image header is parsed from a copy of this much of the payload, or of all of it if needed.
+_HEADER_PROBE: Final = 64 * 1024
 
 
 class Classifier(Protocol):
@@ -106,6 +109,17 @@ class _Connection:
     peer: str
     nonce: bytes
     seq: int = 0
+    reader: Reader | None = None
+    buffer: bytearray | None = None
+
+    def payload_view(self, size: int) -> memoryview:
+        if self.buffer is None or len(self.buffer) < size:
+            self.buffer = bytearray(size)
+        return memoryview(self.buffer)[:size]
+
+    def release_buffer(self) -> None:
+        if self.buffer is not None and len(self.buffer) > _KEEP_BUFFER:
+            self.buffer = None
 
 
 class ImageServer:
@@ -242,6 +256,7 @@ class ImageServer:
         self._listener = self._wake_r = self._wake_w = None
         if self._store is not None:
             self._store.remove_temporaries()
+            self._store.close()
         self._stopped.set()
         logger.info("stopped")
 
@@ -322,8 +337,9 @@ class ImageServer:
                 tls = self.ssl_context.wrap_socket(conn.sock, server_side=True, do_handshake_on_connect=False)
                 with self._cond:
                     conn.sock = tls
-                tls_handshake(tls, Deadline(self.read_timeout))
+                tls_handshake(tls, Deadline(self.read_timeout, "TLS handshake"))
                 tls.setblocking(True)
+            conn.reader = Reader(conn.sock)
             hello = p.Hello(
                 nonce=conn.nonce, auth=self._key is not None, max_payload=self.max_payload,
                 max_pixels=self.max_pixels, classifiers=tuple(self.classifiers),
@@ -350,29 +366,33 @@ class ImageServer:
 
     def _serve_frame(self, conn: _Connection) -> bool:
         """Serve one frame; ``False`` when the connection must close."""
+        reader = conn.reader
+        if reader is None:
+            raise ValueError("connection has no reader")
         started = time.perf_counter()
         seq = conn.seq
         name: str | None = None
         header: p.RequestHeader | None = None
         try:
-            raw, deadline = recv_frame_start(
-                conn.sock, p.REQUEST_HEADER.size, Deadline(self.idle_timeout), self.read_timeout
-            )
+            reader.wait_frame(Deadline(self.idle_timeout, "idle connection", "idle-timeout"))
             started = time.perf_counter()
             conn.seq += 1
-            header = p.parse_request_header(raw, max_payload=self.max_payload)
-            raw_name, tag = p.split_tail(header, recv_exact(conn.sock, header.tail_len, deadline, what="name"))
+            deadline = Deadline(self.read_timeout, "frame")
+            header = p.parse_request_header(reader.read(p.REQUEST_HEADER.size, deadline), max_payload=self.max_payload)
+            raw_name, tag = p.split_tail(header, reader.read(header.tail_len, deadline))
             name = p.decode_name(raw_name)
             p.check_request_auth(header, raw_name, tag, key=self._key, nonce=conn.nonce, seq=seq)
-            payload = bytearray(header.payload_len)
+            payload = conn.payload_view(header.payload_len)
             hasher = hashlib.sha256()
-            recv_into_exact(conn.sock, memoryview(payload), deadline, what="payload", hasher=hasher)
+            reader.read_into(payload, deadline, hasher)
             p.check_digest(header, hasher.digest())
             reply = self._accept(conn, name, header.digest.hex(), payload, started)
         except ProtocolError as exc:
             declared = header.digest.hex() if header is not None else None
             reply = Reply.error(exc.code, str(exc), name=name, sha256=declared, server_ms=_ms(started))
             self._record_rejected(Rejected(conn.peer, exc.code, str(exc), name))
+        finally:
+            conn.release_buffer()
         frame = p.encode_server_frame(p.KIND_REPLY, reply.to_json(), key=self._key, nonce=conn.nonce, seq=seq)
         if not reply.close:
             self._send(conn, frame)
@@ -386,22 +406,18 @@ class ImageServer:
             drain(conn.sock, _DRAIN_BYTES, _DRAIN_SECONDS)
         return False
 
-    def _accept(self, conn: _Connection, name: str, hexdigest: str, payload: bytearray, started: float) -> Reply:
+    def _accept(self, conn: _Connection, name: str, hexdigest: str, payload: memoryview, started: float) -> Reply:
         """Check a payload whose digest matched, store it, classify it: the success path."""
         store = self._store
         if store is None:
             raise ProtocolError("the server is not running", code="internal")
-        try:
-            # read_header only slices and unpacks, which a bytearray supports; this avoids a copy.
-            info = read_header(cast(bytes, payload))
-        except ValueError as exc:
-            raise ProtocolError(f"payload is not an image we accept: {exc}", code="not-an-image") from None
+        data = bytes(payload) if self.verify_images or self.classifiers else None
+        info = _read_image_header(payload if data is None else data)
         if info.pixels > self.max_pixels:
             raise ProtocolError(
                 f"{info.format} image of {info.width}x{info.height} pixels exceeds the limit of "
                 f"{self.max_pixels} pixels", code="too-many-pixels",
             )  # fmt: skip
-        data = bytes(payload) if self.verify_images or self.classifiers else None
         if data is not None and self.verify_images and store.lookup(hexdigest) is None:
             _verify_decodes(data, self.max_pixels)
         try:
@@ -438,7 +454,9 @@ class ImageServer:
 
     def _send(self, conn: _Connection, frame: bytes) -> None:
         # The same bound as for reads: a client that never reads its replies cannot pin this thread.
-        conn.sock.settimeout(self.read_timeout)
+        # (Only re-armed when it differs: each settimeout is a system call.)
+        if conn.sock.gettimeout() != self.read_timeout:
+            conn.sock.settimeout(self.read_timeout)
         send_parts(conn.sock, [frame])
 
     def _record_received(self, item: Received) -> None:
@@ -452,6 +470,21 @@ class ImageServer:
         with self._cond:
             self._rejected.append(item)
             self._cond.notify_all()
+
+
+def _read_image_header(payload: bytes | memoryview) -> ImageHeader:
+    """The image header, parsed from a small prefix when that suffices (no copy of a large payload)."""
+    try:
+        if isinstance(payload, bytes):
+            return read_header(payload)
+        try:
+            return read_header(bytes(payload[:_HEADER_PROBE]))
+        except ValueError:
+            if len(payload) <= _HEADER_PROBE:
+                raise
+            return read_header(bytes(payload))  # e.g. a JPEG whose frame header follows large metadata
+    except ValueError as exc:
+        raise ProtocolError(f"payload is not an image we accept: {exc}", code="not-an-image") from None
 
 
 def _verify_decodes(data: bytes, max_pixels: int) -> None:

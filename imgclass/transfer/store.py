@@ -13,6 +13,7 @@ folder's files, so a restarted server still deduplicates, which is what makes cl
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import itertools
@@ -46,11 +47,24 @@ class ImageStore:
         self.root = Path(root)
         self.durable = durable
         self.root.mkdir(parents=True, exist_ok=True)
+        self._root = os.fspath(self.root)  # plain strings on the hot path: pathlib costs microseconds
+        self._dir_fd = _open_dir(self._root) if durable else None
         self._lock = threading.Lock()
         self._by_digest: dict[str, str] = {}
         self._counter = itertools.count()
         self.remove_temporaries()
         self._rebuild_index()
+
+    def __enter__(self) -> ImageStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        fd, self._dir_fd = self._dir_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def __len__(self) -> int:
         with self._lock:
@@ -79,8 +93,8 @@ class ImageStore:
                 self._by_digest[hexdigest] = final
         finally:
             _unlink_quietly(temp)
-        if self.durable:
-            _fsync_dir(self.root)
+        if self._dir_fd is not None:
+            os.fsync(self._dir_fd)  # the new name itself must survive a crash, not only the bytes
         return Stored(final, duplicate=False)
 
     def remove_temporaries(self) -> int:
@@ -97,16 +111,16 @@ class ImageStore:
 
     def _lookup_locked(self, hexdigest: str) -> str | None:
         name = self._by_digest.get(hexdigest)
-        if name is not None and not (self.root / name).is_file():
+        if name is not None and not os.path.isfile(os.path.join(self._root, name)):
             # Someone removed it behind our back: forget it so the image is stored again.
             del self._by_digest[hexdigest]
             return None
         return name
 
-    def _write_temporary(self, payload: bytes | bytearray | memoryview) -> Path:
+    def _write_temporary(self, payload: bytes | bytearray | memoryview) -> str:
         # A counter plus the pid is unique within the folder for us; O_EXCL catches anyone else.
         while True:
-            temp = self.root / f"{TEMP_PREFIX}{os.getpid()}-{next(self._counter)}"
+            temp = os.path.join(self._root, f"{TEMP_PREFIX}{os.getpid()}-{next(self._counter)}")
             try:
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
             except FileExistsError:
@@ -126,9 +140,9 @@ class ImageStore:
         os.close(fd)
         return temp
 
-    def _publish(self, temp: Path, candidates: list[str]) -> str:
+    def _publish(self, temp: str, candidates: list[str]) -> str:
         for name in _with_counters(candidates):
-            target = self.root / name
+            target = os.path.join(self._root, name)
             try:
                 os.link(temp, target)
             except FileExistsError:
@@ -136,7 +150,7 @@ class ImageStore:
             except OSError as exc:
                 if exc.errno not in _NO_LINK_ERRNOS:
                     raise
-                if target.exists():
+                if os.path.lexists(target):
                     continue
                 os.replace(temp, target)
             return name
@@ -167,16 +181,13 @@ def _hash_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
+def _open_dir(path: str) -> int | None:
     try:
-        fd = os.open(path, os.O_RDONLY)
+        return os.open(path, os.O_RDONLY)
     except OSError:  # pragma: no cover - Windows cannot open directories
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        return None
 
 
-def _unlink_quietly(path: Path) -> None:
-    path.unlink(missing_ok=True)
+def _unlink_quietly(path: str | Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

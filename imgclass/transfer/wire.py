@@ -1,8 +1,13 @@
 """Socket reads and writes with deadlines: the only place that touches ``recv``/``send``.
 
 A per-``recv`` time-out alone does not stop a slowloris client, which sends one byte just before each
-time-out. So reads here take a :class:`Deadline` for the whole frame and re-arm the socket time-out
-with what is left of it before every ``recv``.
+time-out. So reads here take a :class:`Deadline` for the whole frame. Re-arming the socket time-out is a
+system call (and lets another thread take the GIL), so it is done only when the socket's time-out
+would overshoot the deadline by more than a tenth of the frame's allowance; a read that times out
+early is simply re-armed and retried. A frame is therefore dropped within ``read_timeout`` + 10 %.
+
+:class:`Reader` reads ahead into a small buffer, so that a frame's header and name, or a whole reply,
+usually take one ``recv``; payloads are then read straight into their own buffer, never copied twice.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ if TYPE_CHECKING:
 
 #: The most we ask of one ``recv_into``; big enough that a 5 MB payload takes a handful of calls.
 RECV_CHUNK: Final = 4 * 1024 * 1024
+#: Read-ahead buffer: a header, the longest name and a tag fit many times over.
+READ_AHEAD: Final = 64 * 1024
+#: How far past its deadline a read may block before we pay a system call to re-arm the time-out.
+_SLACK: Final = 0.1
 
 
 class FrameTimeout(ProtocolError):
@@ -41,23 +50,98 @@ class PeerClosed(ConnectionError):
 class Deadline:
     """A point in time, ``seconds`` from now (``None``: never)."""
 
-    __slots__ = ("end", "seconds")
+    __slots__ = ("code", "end", "seconds", "what")
 
-    def __init__(self, seconds: float | None) -> None:
+    def __init__(self, seconds: float | None, what: str = "frame", code: str = "timeout") -> None:
         self.seconds = seconds
         self.end = None if seconds is None else time.monotonic() + seconds
+        self.what = what
+        self.code = code
 
     def remaining(self) -> float | None:
         if self.end is None:
             return None
         return self.end - time.monotonic()
 
-    def arm(self, sock: socket.socket, what: str, code: str = "timeout") -> None:
-        """Set ``sock``'s time-out to what is left; raise :class:`FrameTimeout` when nothing is."""
+    def expired(self) -> FrameTimeout:
+        return FrameTimeout(f"{self.what}: nothing complete within {self.seconds:g} s", self.code)
+
+    def arm(self, sock: socket.socket, *, force: bool = False) -> None:
+        """Make ``sock``'s time-out end near the deadline; raise :class:`FrameTimeout` once it passed."""
         left = self.remaining()
-        if left is not None and left <= 0:
-            raise FrameTimeout(f"{what}: no complete frame within {self.seconds:g} s", code)
-        sock.settimeout(left)
+        current = sock.gettimeout()
+        if left is None:
+            if current is not None:
+                sock.settimeout(None)
+            return
+        if left <= 0:
+            raise self.expired()
+        slack = _SLACK * (self.seconds or 0.0)
+        if force or current is None or current <= 0 or current > left + slack:
+            sock.settimeout(left)
+
+    def recv_into(self, sock: socket.socket, view: memoryview, nbytes: int) -> int:
+        """One ``recv_into`` that respects the deadline; re-arms and retries after an early time-out."""
+        self.arm(sock)
+        while True:
+            try:
+                return sock.recv_into(view, nbytes)
+            except TimeoutError:
+                self.arm(sock, force=True)  # raises once the deadline has really passed
+
+
+class Reader:
+    """Frame reads from one socket, through a read-ahead buffer. Not thread-safe."""
+
+    def __init__(self, sock: socket.socket, size: int = READ_AHEAD) -> None:
+        self.sock = sock
+        self._buf = bytearray(size)
+        self._view = memoryview(self._buf)
+        self._start = 0
+        self._end = 0
+
+    @property
+    def buffered(self) -> int:
+        return self._end - self._start
+
+    def _fill(self, deadline: Deadline) -> int:
+        if self._start == self._end:
+            self._start = self._end = 0
+        elif self._end == len(self._buf):
+            kept = self.buffered
+            self._buf[:kept] = self._buf[self._start : self._end]
+            self._start, self._end = 0, kept
+        n = deadline.recv_into(self.sock, self._view[self._end :], len(self._buf) - self._end)
+        self._end += n
+        return n
+
+    def wait_frame(self, idle: Deadline) -> None:
+        """Wait for the first byte of a frame; :class:`PeerClosed` on a clean close."""
+        if not self.buffered and self._fill(idle) == 0:
+            raise PeerClosed("peer closed the connection")
+
+    def read(self, size: int, deadline: Deadline) -> bytes:
+        """Exactly ``size`` bytes."""
+        if size > len(self._buf):
+            out = bytearray(size)
+            self.read_into(memoryview(out), deadline)
+            return bytes(out)
+        while self.buffered < size:
+            if self._fill(deadline) == 0:
+                raise _truncated(self.buffered, size, deadline.what)
+        out_bytes = bytes(self._view[self._start : self._start + size])
+        self._start += size
+        return out_bytes
+
+    def read_into(self, view: memoryview, deadline: Deadline, hasher: _Hash | None = None) -> None:
+        """Fill ``view``: first from the read-ahead, then straight from the socket."""
+        take = min(self.buffered, len(view))
+        if take:
+            view[:take] = self._view[self._start : self._start + take]
+            self._start += take
+            if hasher is not None:
+                hasher.update(view[:take])
+        recv_into_exact(self.sock, view, deadline, hasher=hasher, start=take)
 
 
 def recv_into_exact(
@@ -65,51 +149,22 @@ def recv_into_exact(
     view: memoryview,
     deadline: Deadline,
     *,
-    what: str = "frame",
     hasher: _Hash | None = None,
     start: int = 0,
 ) -> None:
     """Fill ``view[start:]`` from ``sock`` by ``deadline``, feeding each chunk to ``hasher`` as it lands."""
     got, size = start, len(view)
     while got < size:
-        deadline.arm(sock, what)
-        try:
-            n = sock.recv_into(view[got:], min(size - got, RECV_CHUNK))
-        except TimeoutError:
-            raise FrameTimeout(f"{what}: no complete frame within {deadline.seconds:g} s") from None
+        n = deadline.recv_into(sock, view[got:], min(size - got, RECV_CHUNK))
         if n == 0:
-            raise Truncated(f"truncated frame: connection closed after {got} of {size} bytes of the {what}")
+            raise _truncated(got, size, deadline.what)
         if hasher is not None:
             hasher.update(view[got : got + n])
         got += n
 
 
-def recv_exact(sock: socket.socket, size: int, deadline: Deadline, *, what: str = "frame") -> bytes:
-    buf = bytearray(size)
-    recv_into_exact(sock, memoryview(buf), deadline, what=what)
-    return bytes(buf)
-
-
-def recv_frame_start(
-    sock: socket.socket, size: int, idle: Deadline, frame_seconds: float | None
-) -> tuple[bytes, Deadline]:
-    """Wait up to ``idle`` for a frame to begin, then give the rest of its header ``frame_seconds``.
-
-    Raises :class:`PeerClosed` on a clean close between frames, and :class:`FrameTimeout` with code
-    ``idle-timeout`` when nothing arrives in time.
-    """
-    buf = bytearray(size)
-    view = memoryview(buf)
-    idle.arm(sock, "idle connection", code="idle-timeout")
-    try:
-        n = sock.recv_into(view, size)
-    except TimeoutError:
-        raise FrameTimeout(f"idle connection: no frame within {idle.seconds:g} s", "idle-timeout") from None
-    if n == 0:
-        raise PeerClosed("peer closed the connection")
-    deadline = Deadline(frame_seconds)
-    recv_into_exact(sock, view, deadline, what="header", start=n)
-    return bytes(buf), deadline
+def _truncated(got: int, size: int, what: str) -> Truncated:
+    return Truncated(f"truncated frame: connection closed after {got} of {size} bytes of the {what}")
 
 
 def send_parts(sock: socket.socket, parts: Sequence[bytes | bytearray | memoryview]) -> None:
@@ -146,7 +201,7 @@ def tls_handshake(sock: ssl.SSLSocket, deadline: Deadline) -> None:
             wait = selectors.EVENT_WRITE
         left = deadline.remaining()
         if left is not None and left <= 0:
-            raise FrameTimeout(f"TLS handshake not complete within {deadline.seconds:g} s")
+            raise deadline.expired()
         with selectors.DefaultSelector() as sel:
             sel.register(sock, wait)
             sel.select(left)
@@ -164,7 +219,7 @@ def drain(sock: socket.socket, limit: int, seconds: float) -> None:
         buf = bytearray(65536)
         while limit > 0:
             left = deadline.remaining()
-            if left is not None and left <= 0:
+            if left is None or left <= 0:
                 return
             sock.settimeout(left)
             n = sock.recv_into(buf)

@@ -1,0 +1,85 @@
+"""``imgclass serve`` and ``imgclass send``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from imgclass.cli import main
+from imgclass.transfer.client import ImageClient
+from imgclass.transfer.server import ImageServer
+from tests.transfer.conftest import TIMEOUT, make_image, sha
+
+Serve = Callable[..., ImageServer]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"img{i}.png").write_bytes(make_image(i))
+    return folder
+
+
+def test_send_prints_json_lines(serve: Serve, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = serve()
+    status = main(["send", str(folder), "--port", str(server.address[1]), "--json", "--no-progress"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 0
+    assert [line["path"] for line in lines] == [str(folder / f"img{i}.png") for i in range(5)]
+    assert all(line["status"] == "ok" and line["verdicts"]["fake"]["label"] == "animated" for line in lines)
+    assert [line["sha256"] for line in lines] == [sha(make_image(i)) for i in range(5)]
+
+
+def test_send_random_sample_in_words(serve: Serve, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = serve()
+    (folder / "junk.png").write_bytes(b"not a png")
+    args = ["send", str(folder), "--port", str(server.address[1]), "--no-progress", "--random", "3", "--seed", "1"]
+    status = main(args)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3
+    assert all(re.search(r"stored as \S+\.png +fake: animated \(0\.75\)", line) or "error" in line for line in out)
+    assert status == (1 if any("error not-an-image" in line for line in out) else 0)
+
+
+def test_send_with_nothing_to_send(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["send", str(tmp_path), "--port", "1"]) == 2
+    assert "no image files" in capsys.readouterr().err
+
+
+def test_serve_refuses_to_listen_on_all_interfaces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0", "--out", str(tmp_path), "--no-classify"]) == 2
+    assert "allow-remote" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(120)
+def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", "imgclass", "serve", "--port", "0", "--out", str(out), "--no-classify"]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # blocks until the server is listening (or has died)
+        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        assert match, line + proc.stderr.read()
+        with ImageClient("127.0.0.1", int(match.group(1)), timeout=TIMEOUT) as client:
+            reply = client.send(make_image(1), name="sent.png")
+        assert reply.ok and reply.verdicts == ()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert "stopped; 1 images received, 0 refused" in err
+    assert [p.name for p in out.iterdir()] == ["sent.png"]
