@@ -25,6 +25,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -271,8 +272,7 @@ class ImageClient:
 
         def produce() -> None:
             try:
-                for i in pending:
-                    frame = _load(items[i], None)
+                for i, frame in _prefetched(items, pending):
                     if len(frame.payload) > self._max_payload():
                         done(i, _too_large(frame, self._max_payload()))
                         continue
@@ -368,6 +368,20 @@ def image_files(folder: str | os.PathLike[str]) -> Iterator[Path]:
             continue
         if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
             yield path
+
+
+def _prefetched(items: list[Source], indices: list[int]) -> Iterator[tuple[int, _Frame]]:
+    """Load and hash the next item in a helper thread while the caller sends the current one.
+
+    Hashing releases the GIL, so on a machine with a spare core the client's SHA-256 costs no wall
+    time. One item ahead bounds the extra memory to one payload.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="imgclass-hash") as pool:
+        ahead: Future[_Frame] | None = None
+        for n, i in enumerate(indices):
+            frame = ahead.result() if ahead is not None else _load(items[i], None)
+            ahead = pool.submit(_load, items[indices[n + 1]], None) if n + 1 < len(indices) else None
+            yield i, frame
 
 
 def _load(source: Source, name: str | None) -> _Frame:
