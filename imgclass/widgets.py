@@ -1,7 +1,8 @@
 """Thin ipywidgets factories over the package's functions, for the notebooks.
 
-Each factory returns an :class:`ipywidgets.interactive`: its controls, a one-line HTML readout (CSS
-class ``imgclass-readout``, also at ``.readout``) and an output area with the figure. Setting a
+Each factory returns an :class:`ipywidgets.interactive`: its controls (also at ``.controls``, by
+name), a one-line HTML readout (CSS class ``imgclass-readout``, also at ``.readout``) and an output
+area with the figure. Setting a
 control's ``.value`` reruns the function with no browser, and ``.result`` holds what it returned (a
 frozen result from :mod:`imgclass.exploration`), so a notebook cell can move a slider and assert on it.
 """
@@ -53,6 +54,7 @@ def live_panel(update: Callable[..., R], describe: Callable[[R], str], **control
     panel = interactive(run, **controls)
     panel.children = (*panel.children[:-1], readout, panel.children[-1])
     panel.readout = readout
+    panel.controls = dict(controls)
     return panel
 
 
@@ -121,8 +123,9 @@ def bilateral_widget(
     return live_panel(
         update,
         lambda r: r.describe("distance"),
+        # OpenCV uses odd diameters of at least 3 (d=1 acts as 3, d=4 as 5).
         diameter=IntSlider(
-            value=settings.diameter, min=1, max=15, description="diameter", continuous_update=False, **_WIDE
+            value=settings.diameter, min=3, max=15, step=2, description="diameter", continuous_update=False, **_WIDE
         ),
         sigma_color=FloatSlider(
             value=settings.sigma_color,

@@ -24,9 +24,10 @@ from imgclass.exploration.feature_cache import cached_features
 
 Axis = Literal["diameter", "sigma"]
 
-#: Default levels of each sweep. Diameters above 15 cost seconds per 512x512 image.
-DIAMETERS: tuple[int, ...] = (1, 3, 5, 7, 9, 13)
-SIGMAS: tuple[float, ...] = (5.0, 10.0, 25.0, 50.0, 75.0, 150.0, 300.0)
+#: Default levels of each sweep. OpenCV's smallest neighbourhood is 3 pixels wide (``d=1`` acts as
+#: ``d=3``) and an even ``d`` acts as the next odd one; diameters above 15 cost seconds per 512x512 image.
+DIAMETERS: tuple[int, ...] = (3, 5, 9, 13)
+SIGMAS: tuple[float, ...] = (5.0, 10.0, 25.0, 75.0, 150.0, 300.0)
 
 
 @dataclass(frozen=True)
