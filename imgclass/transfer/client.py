@@ -127,12 +127,16 @@ class ImageClient:
         if self._sock is not None and not self._dropped():
             return self._sock
         self.close()
-        raw = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        raw = _connect_ipv4(self.host, self.port, self.timeout)
+        sock = raw
         try:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock = raw
             if self.ssl_context is not None:
-                sock = self.ssl_context.wrap_socket(raw, server_hostname=self.server_hostname)
+                try:
+                    sock = self.ssl_context.wrap_socket(raw, server_hostname=self.server_hostname)
+                except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
+                    # What a TLS server at its connection limit does: closes before the handshake.
+                    raise ServerClosed(f"server closed the connection during the TLS handshake: {exc}") from None
             sock.settimeout(self.timeout)
             self._reader = Reader(sock)
             kind, body = self._read_server_frame(key=None, nonce=b"", seq=0)
@@ -143,6 +147,8 @@ class ImageClient:
                 raise ProtocolError(f"server answered the connection with {reply.code}: {reply.message}")
             hello = Hello.from_json(body)
         except BaseException:
+            self._reader = None
+            sock.close()
             raw.close()
             raise
         if hello.auth and self._key is None:
@@ -160,6 +166,8 @@ class ImageClient:
     def _dropped(self) -> bool:
         """Whether the server has closed (or said something unasked on) our idle connection."""
         if self._sock is None or self._reader is None or self._reader.buffered:
+            return True
+        if isinstance(self._sock, ssl.SSLSocket) and self._sock.pending():
             return True
         try:
             readable, _, _ = select.select([self._sock], [], [], 0)
@@ -352,6 +360,19 @@ class ImageClient:
         limit = self.hello.max_payload
         if len(frame.payload) > limit:
             raise ValueError(f"{frame.name!r} has {len(frame.payload)} bytes; the server accepts at most {limit}")
+
+
+def _connect_ipv4(host: str, port: int, timeout: float) -> socket.socket:
+    """Connect over IPv4 only, as the server listens: "localhost" must not mean ::1."""
+    infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(infos[0][4])
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def image_files(folder: str | os.PathLike[str]) -> Iterator[Path]:

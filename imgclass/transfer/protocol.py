@@ -7,7 +7,8 @@ announces are read, so a peer cannot make the other side allocate or wait for mo
 Connection
 ==========
 1. The client connects (optionally through TLS). The server speaks first: a HELLO frame, or, when it is
-   at its connection limit, a REPLY frame with ``"code": "busy"`` and then it closes.
+   at its connection limit, a REPLY frame with ``"code": "busy"`` and then it closes (a TLS server
+   just closes, before the handshake).
 2. The client sends REQUEST frames, back to back if it likes (pipelining); the server answers each
    with exactly one REPLY frame, in order. Frame number ``seq`` counts the requests of the connection
    from 0; reply ``seq`` is the number of the request it answers.

@@ -321,8 +321,11 @@ class ImageServer:
             message = f"the server is at its limit of {self.max_connections} connections"
             self._record_rejected(Rejected(peer, "busy", message))
             try:
-                sock.settimeout(1.0)
-                sock.sendall(p.encode_server_frame(p.KIND_REPLY, Reply.error("busy", message).to_json()))
+                # A TLS client expects a handshake, not plain bytes, and a handshake here would let
+                # slow peers stall the accept loop: it just gets closed (and retries).
+                if self.ssl_context is None:
+                    sock.settimeout(1.0)
+                    sock.sendall(p.encode_server_frame(p.KIND_REPLY, Reply.error("busy", message).to_json()))
             except OSError:
                 pass
             finally:

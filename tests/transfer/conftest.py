@@ -52,6 +52,19 @@ class BrokenClassifier:
         raise RuntimeError("model file went missing")
 
 
+class RetryLog:
+    """An ``on_retry`` hook that records the errors and runs an action before the first retry."""
+
+    def __init__(self, before_first_retry: Callable[[], object] | None = None) -> None:
+        self.errors: list[BaseException] = []
+        self.action = before_first_retry
+
+    def __call__(self, attempt: int, error: BaseException, delay: float) -> None:
+        self.errors.append(error)
+        if attempt == 1 and self.action is not None:
+            self.action()
+
+
 @pytest.fixture(scope="session")
 def images() -> list[bytes]:
     return [make_image(i) for i in range(200)]

@@ -13,22 +13,9 @@ import pytest
 from imgclass.transfer import protocol as p
 from imgclass.transfer.client import ImageClient, ServerClosed, image_files
 from imgclass.transfer.server import ImageServer
-from tests.transfer.conftest import TIMEOUT, RawPeer, make_image, sha, stored_files
+from tests.transfer.conftest import TIMEOUT, RawPeer, RetryLog, make_image, sha, stored_files
 
 Serve = Callable[..., ImageServer]
-
-
-class RetryLog:
-    """An ``on_retry`` hook that records the errors and runs an action before the first retry."""
-
-    def __init__(self, before_first_retry: Callable[[], object] | None = None) -> None:
-        self.errors: list[BaseException] = []
-        self.action = before_first_retry
-
-    def __call__(self, attempt: int, error: BaseException, delay: float) -> None:
-        self.errors.append(error)
-        if attempt == 1 and self.action is not None:
-            self.action()
 
 
 def fail_once_after_storing(monkeypatch: pytest.MonkeyPatch, after: int = 0) -> list[str]:

@@ -23,6 +23,7 @@ from tests.transfer.conftest import (
     TIMEOUT,
     BrokenClassifier,
     RawPeer,
+    RetryLog,
     header,
     make_image,
     sha,
@@ -417,6 +418,24 @@ def test_tls_refuses_untrusted_and_plain_peers(serve: Serve, tls: tuple[ssl.SSLC
         assert silent.read_frame() is None
     with client_for(server, ssl_context=tls[1]) as client:
         assert client.send(make_image(1)).ok
+
+
+def test_tls_server_at_its_limit_closes_and_the_client_retries(
+    serve: Serve, tls: tuple[ssl.SSLContext, ssl.SSLContext]
+) -> None:
+    server = serve(ssl_context=tls[0], max_connections=1)
+    hog = client_for(server, ssl_context=tls[1])
+    assert hog.hello  # holds the only slot
+
+    def free_the_slot() -> None:
+        hog.close()
+        assert server.wait_until(lambda s: s.active_connections == 0, TIMEOUT)
+
+    log = RetryLog(free_the_slot)
+    with ImageClient(*server.address, timeout=TIMEOUT, ssl_context=tls[1], backoff=0.01, on_retry=log) as client:
+        assert client.send(make_image(1)).ok
+    assert len(log.errors) == 1 and "TLS handshake" in str(log.errors[0])
+    assert server.rejected[0].code == "busy"
 
 
 # --------------------------------------------------------------------------- fuzzing the live server
