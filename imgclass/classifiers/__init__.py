@@ -17,6 +17,7 @@ from imgclass.classifiers.bilateral import BilateralClassifier
 from imgclass.classifiers.byte_length import ByteLengthClassifier
 from imgclass.classifiers.byte_onehot import ByteOneHotClassifier
 from imgclass.classifiers.colour_count import ColourCountClassifier
+from imgclass.classifiers.combined import CombinedClassifier
 from imgclass.classifiers.threshold import ThresholdClassifier
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ REGISTRY: dict[str, Callable[..., ImageClassifier]] = {
     "byte-onehot": ByteOneHotClassifier,
     "bilateral": BilateralClassifier,
     "colour-count": ColourCountClassifier,
+    "combined": CombinedClassifier,
 }
 
 #: The poster's classifiers, in the order of its metrics table.
@@ -71,6 +73,7 @@ __all__ = [
     "ByteLengthClassifier",
     "ByteOneHotClassifier",
     "ColourCountClassifier",
+    "CombinedClassifier",
     "ImageClassifier",
     "ThresholdClassifier",
     "check_images",
