@@ -98,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
         context.load_cert_chain(args.tls_cert, args.tls_key)
     elif args.tls_key is not None:
         raise ValueError("--tls-key needs --tls-cert")
+    if not args.no_classify:
+        # Fitting the models on the bundled reference set can take a minute: say why we are quiet.
+        names = ", ".join(args.classifier) if args.classifier else "all classifiers"
+        print(f"imgclass serve: loading {names}...", file=sys.stderr, flush=True)
     server = ImageServer(
         args.host, args.port, args.out, [] if args.no_classify else args.classifier,
         max_payload=int(args.max_payload_mib * 2**20), max_connections=args.max_connections,
