@@ -58,6 +58,15 @@ def pretrained(name: str) -> ImageClassifier:
     classifier = make_classifier(name)
     if not classifier.__sklearn_tags__().requires_fit:
         return classifier
+    from imgclass.models import load_model, shipped_model_path
+
+    shipped = shipped_model_path(name)
+    if shipped is not None:
+        try:
+            return load_model(shipped)
+        except (ValueError, ImportError) as exc:
+            # A stale or unreadable shipped model must not break classification: refit instead.
+            logger.warning("shipped model %s not used (%s); fitting on the reference set instead", shipped, exc)
     from imgclass.data import load_dataset
 
     logger.info("fitting %s on the bundled reference set", name)
