@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import json
 import logging
 import os
@@ -45,15 +46,57 @@ FORMAT_VERSION: Final = 1
 MAX_MODEL_BYTES: Final = 32 * 1024 * 1024
 MODEL_DIR: Final = Path(__file__).resolve().parent
 
-#: Types a payload may create beyond skops' defaults: the fitted parts of the registered classifiers.
-TRUSTED_TYPES: Final[tuple[str, ...]] = (
-    "imgclass.classifiers.threshold.ThresholdClassifier",
-    "numpy.dtype",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.isotonic.IsotonicRegression",
+#: Every type a payload may contain, stdlib, numpy and scikit-learn included: the fitted parts of the
+#: registered classifiers and nothing else. skops' own default trust is not relied on (it would let a
+#: file swap one scikit-learn class for another).
+TRUSTED_TYPES: Final[frozenset[str]] = frozenset(
+    {
+        "builtins.dict",
+        "builtins.list",
+        "builtins.str",
+        "builtins.tuple",
+        "imgclass.classifiers.threshold.ThresholdClassifier",
+        "numpy.dtype",
+        "numpy.float64",
+        "numpy.int64",
+        "numpy.ndarray",
+        "numpy.random._generator.Generator",
+        "numpy.uint64",
+        "sklearn._loss._loss.CyHalfBinomialLoss",
+        "sklearn._loss.link.Interval",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn.calibration.CalibratedClassifierCV",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.isotonic.IsotonicRegression",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._discretization.KBinsDiscretizer",
+        "sklearn.preprocessing._encoders.OneHotEncoder",
+        "sklearn.preprocessing._label.LabelEncoder",
+    }
 )
+#: skops node kinds a payload may use; notably not functions, methods or operators.
+TRUSTED_NODES: Final[frozenset[str]] = frozenset(
+    {
+        "DTypeNode",
+        "DictNode",
+        "JsonNode",
+        "ListNode",
+        "LossNode",
+        "NdArrayNode",
+        "ObjectNode",
+        "RandomGeneratorNode",
+        "TupleNode",
+        "TypeNode",
+    }
+)
+#: Most bytes a payload may expand to when unzipped.
+MAX_PAYLOAD_UNZIPPED: Final = 256 * 1024 * 1024
 
 
 def _registry() -> dict[str, Any]:
@@ -206,16 +249,10 @@ def load_model(path: str | os.PathLike[str]) -> ImageClassifier:
         raise ValueError(f"{path}: model payload is not valid base64") from None
     if hashlib.sha256(payload).hexdigest() != document.get("payload_sha256"):
         raise ValueError(f"{path}: model payload does not match its checksum (corrupt or edited file)")
+    types = _payload_types(path, payload)
     try:
-        untrusted = sio.get_untrusted_types(data=payload)
+        state = sio.loads(payload, trusted=sorted(types))
     except Exception as exc:  # skops raises many kinds on malformed archives
-        raise ValueError(f"{path}: model payload is unreadable: {exc}") from None
-    refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
-    if refused:
-        raise ValueError(f"{path}: model payload uses types that are not trusted: {', '.join(refused)}")
-    try:
-        state = sio.loads(payload, trusted=list(untrusted))
-    except Exception as exc:
         raise ValueError(f"{path}: model payload cannot be loaded: {exc}") from None
     if not isinstance(state, dict) or not all(isinstance(k, str) and k.endswith("_") for k in state):
         raise ValueError(f"{path}: model payload is not a fitted state")
@@ -224,6 +261,34 @@ def load_model(path: str | os.PathLike[str]) -> ImageClassifier:
     for key, value in state.items():
         setattr(classifier, key, value)
     return classifier
+
+
+def _payload_types(path: Path, payload: bytes) -> set[str]:
+    """Every type the payload's schema names, after checking each one (and each node kind) is trusted."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_PAYLOAD_UNZIPPED:
+                raise ValueError(f"{path}: model payload unpacks to more than {MAX_PAYLOAD_UNZIPPED} bytes")
+            schema = json.loads(archive.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: model payload is unreadable: {exc}") from None
+    types: set[str] = set()
+    nodes: set[str] = set()
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__module__" in node or "__class__" in node:
+                types.add(f"{node.get('__module__')}.{node.get('__class__')}")
+            if "__loader__" in node:
+                nodes.add(str(node["__loader__"]))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    refused = sorted(types - TRUSTED_TYPES) + sorted(f"node {n}" for n in nodes - TRUSTED_NODES)
+    if refused:
+        raise ValueError(f"{path}: model payload uses types that are not trusted: {', '.join(refused)}")
+    return types
 
 
 def shipped_model_path(name: str) -> Path | None:
