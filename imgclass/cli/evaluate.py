@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from imgclass.cli.reproduce import add_common_arguments, print_report, warn_skipped
+from imgclass.cli.reproduce import add_common_arguments, chosen, print_report, warn_skipped
 
 ORDER = 20
 
@@ -15,22 +15,35 @@ def register(subparsers: Any) -> None:
         "evaluate",
         help="fit on a training set, score on a separate test set",
         description="Fit each classifier on --train (default: the bundled reference set) and score it on "
-        "TEST_DIR, with per-source rows where filenames carry a source prefix (source__name.ext).",
+        "TEST_DIR, with per-source rows where filenames carry a source prefix (source__name.ext). Also "
+        "cross-validates on the training set under both protocols (stratified k-fold, leave-one-source-out) "
+        "and scores re-encoded copies of the test images (--no-robustness to skip). A --model is scored as "
+        "it was saved, without refitting.",
     )
     parser.add_argument("test_dir", metavar="TEST_DIR", help="folder with real/ and animated/")
     parser.add_argument("--train", metavar="DIR", help="training folder (default: bundled reference set)")
-    add_common_arguments(parser)
+    add_common_arguments(parser, robustness_default=True)
     parser.set_defaults(func=run, per_source=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgclass.classifiers import POSTER_CLASSIFIERS
     from imgclass.data import load_dataset
     from imgclass.evaluation import evaluate
+    from imgclass.robustness import TRANSFORMS
 
+    names, models = chosen(args)
     test = load_dataset(args.test_dir, on_error="skip")
     train = load_dataset(args.train, on_error="skip")
-    report = evaluate(train, test, args.classifier or POSTER_CLASSIFIERS, progress=not args.no_progress)
+    report = evaluate(
+        train,
+        test,
+        names,
+        progress=not args.no_progress,
+        models=models,
+        robustness=tuple(TRANSFORMS) if args.robustness else (),
+        folds=args.folds,
+        seed=args.seed,
+    )
     args.per_source = True
     print_report(report, args)
     return 1 if warn_skipped(train, test) else 0

@@ -15,9 +15,11 @@ def register(subparsers: Any) -> None:
         "reproduce",
         help="the poster's metrics table on our data",
         description="Score the poster's classifiers (5-fold CV for fitted ones, the fixed colour rule as it "
-        "is) and print the table with the poster's figure beside each row.",
+        "is) and print the table with the poster's figure beside each row, then the same classifiers under "
+        "both protocols (stratified k-fold and leave-one-source-out) and, with --robustness, on re-encoded "
+        "test images.",
     )
-    add_common_arguments(parser)
+    add_common_arguments(parser, robustness_default=False)
     parser.add_argument("--data", metavar="DIR", help="folder with real/ and animated/ (default: bundled set)")
     parser.add_argument(
         "--cv",
@@ -25,15 +27,14 @@ def register(subparsers: Any) -> None:
         default="stratified",
         help="stratified k-fold, or leave-one-source-out (group)",
     )
-    parser.add_argument("--folds", type=int, default=5, help="folds for --cv stratified (default 5)")
-    parser.add_argument("--seed", type=int, default=0, help="shuffling seed for the folds")
     parser.add_argument("--plot", metavar="FILE.png", help="also draw the bar chart, ours beside the poster's")
     parser.set_defaults(func=run)
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+def add_common_arguments(parser: argparse.ArgumentParser, *, robustness_default: bool) -> None:
     """Arguments shared by ``reproduce`` and ``evaluate``."""
     from imgclass.classifiers import POSTER_CLASSIFIERS, classifier_names
+    from imgclass.robustness import TRANSFORMS
 
     parser.add_argument(
         "--classifier",
@@ -41,6 +42,21 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         choices=classifier_names(),
         help=f"classifier to score (repeatable; default: {' '.join(POSTER_CLASSIFIERS)})",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="FILE",
+        action="append",
+        help="a saved model file (imgclass train) to score as well (repeatable); alone, it replaces the default list",
+    )
+    parser.add_argument("--folds", type=int, default=5, help="folds for stratified cross-validation (default 5)")
+    parser.add_argument("--seed", type=int, default=0, help="shuffling seed for the folds")
+    parser.add_argument(
+        "--robustness",
+        action=argparse.BooleanOptionalAction,
+        default=robustness_default,
+        help=f"also score on re-encoded test images ({', '.join(TRANSFORMS)}) "
+        f"(default: {'on' if robustness_default else 'off'})",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--per-source", action="store_true", help="also print accuracy per source")
@@ -55,6 +71,23 @@ def warn_skipped(*datasets: Any) -> bool:
     return bool(skipped)
 
 
+def chosen(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
+    """The registry names and loaded models (row name -> classifier) the arguments ask for."""
+    from pathlib import Path
+
+    from imgclass.classifiers import POSTER_CLASSIFIERS
+    from imgclass.models import classifier_name, load_model
+
+    if args.folds < 2:
+        raise ValueError(f"--folds must be at least 2, got {args.folds}")
+    models: dict[str, Any] = {}
+    for path in args.model or ():
+        model = load_model(path)
+        models[f"{classifier_name(model)}:{Path(path).name}"] = model
+    names = list(args.classifier or ([] if models else POSTER_CLASSIFIERS))
+    return names, models
+
+
 def print_report(report: Any, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -63,23 +96,33 @@ def print_report(report: Any, args: argparse.Namespace) -> None:
     if args.per_source:
         print()
         print(report.per_source_table())
+    for title, table in (
+        ("Cross-validated, both protocols", report.cv_table()),
+        ("Per source, cross-validated", report.cv_per_source_table() if args.per_source else ""),
+        ("Robustness", report.robustness_table()),
+    ):
+        if table:
+            print(f"\n{title}\n{table}")
+    for note in report.settings.get("notes", ()):
+        print(f"note: {note}")
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgclass.classifiers import POSTER_CLASSIFIERS
     from imgclass.data import load_dataset
     from imgclass.evaluation import reproduce
+    from imgclass.robustness import TRANSFORMS
 
-    if args.folds < 2:
-        raise ValueError(f"--folds must be at least 2, got {args.folds}")
+    names, models = chosen(args)
     dataset = load_dataset(args.data, on_error="skip")
     report = reproduce(
         dataset,
-        args.classifier or POSTER_CLASSIFIERS,
+        names,
         cv=args.cv,
         folds=args.folds,
         seed=args.seed,
         progress=not args.no_progress,
+        models=models,
+        robustness=tuple(TRANSFORMS) if args.robustness else (),
     )
     print_report(report, args)
     if args.plot:
