@@ -1,0 +1,26 @@
+"""Bulk classification of large collections: ``imgclass classify`` and :func:`classify_paths`.
+
+Paths stream in lazily, chunks go to this process, a local process pool or a Dask cluster, and
+frozen :class:`BulkResult` objects stream out in input order; see :mod:`imgclass.bulk.engine`.
+"""
+
+from __future__ import annotations
+
+from imgclass.bulk.engine import DEFAULT_CHUNK_SIZE, classify_paths, process_pool
+from imgclass.bulk.output import load_done, open_output, read_results
+from imgclass.bulk.paths import expand_paths
+from imgclass.bulk.results import BulkResult
+from imgclass.bulk.spec import DEFAULT_CLASSIFIER, ClassifierSpec
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_CLASSIFIER",
+    "BulkResult",
+    "ClassifierSpec",
+    "classify_paths",
+    "expand_paths",
+    "load_done",
+    "open_output",
+    "process_pool",
+    "read_results",
+]

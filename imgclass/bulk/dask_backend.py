@@ -1,0 +1,60 @@
+"""Connecting to Dask for bulk classification (``pip install imgclass[dask]``).
+
+``"local"`` starts a ``LocalCluster`` of single-threaded worker processes for the duration of a run;
+an address connects to a cluster someone else runs; a ``Client`` is used and left open. Workers
+need imgclass installed and must see the input paths (shared file system, or URLs fsspec can open).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ValueError("Dask is not installed: pip install 'imgclass[dask]'") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def dask_client(target: Any, *, workers: int = 1) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``target``: ``"local"``, a scheduler address, or a ``Client``."""
+    distributed = _distributed()
+    if isinstance(target, distributed.Client):
+        yield target
+        return
+    if not isinstance(target, str) or not target:
+        raise ValueError(f"dask must be 'local', a scheduler address or a Client, got {target!r}")
+    if target == "local":
+        with local_cluster(workers) as cluster, distributed.Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = distributed.Client(target, timeout="10s")
+    except OSError as exc:  # distributed raises OSError (TimeoutError) when nothing answers
+        raise ValueError(f"cannot reach the Dask scheduler at {target}: {exc}") from None
+    with client:
+        yield client
+
+
+def local_cluster(workers: int, **kwargs: Any) -> Any:
+    """A ``LocalCluster`` of ``workers`` single-threaded processes; the dashboard on a free port."""
+    distributed = _distributed()
+    # One thread per worker: the classifiers are CPU-bound Python/OpenCV, so threads would share a core
+    # budget the processes already use; a free dashboard port avoids clashing with another cluster.
+    settings: dict[str, Any] = {
+        "n_workers": workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "dashboard_address": ":0",
+    }
+    settings.update(kwargs)
+    logger.info("starting a Dask LocalCluster with %d workers", workers)
+    return distributed.LocalCluster(**settings)

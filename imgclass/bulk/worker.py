@@ -1,0 +1,190 @@
+"""The work one task does: read each path of a chunk safely, check it, classify it.
+
+Everything a file can do wrong becomes an ``error`` string on its result, never an exception out of
+the chunk, so one bad file cannot stop a run of millions. Results are cached per process by path and
+file identity (device, inode, size, modification time), so a list that names the same few files
+100,000 times classifies each of them once per worker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import stat
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from imgclass.bulk.results import BulkResult
+from imgclass.bulk.spec import ClassifierSpec, resolve
+from imgclass.decode import DEFAULT_MAX_PIXELS, decode_image
+from imgclass.headers import read_header
+from imgclass.labels import LABEL_NAMES
+
+#: Files larger than this are refused before they are read (no photo comes near it).
+MAX_FILE_BYTES = 256 * 1024 * 1024
+#: Results remembered per process for repeated paths; bounded so memory stays flat.
+DEFAULT_CACHE_SIZE = 1024
+
+# O_NONBLOCK: opening a FIFO that a folder walk found must not hang the worker until a writer appears.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+Outcome = tuple[str | None, float | None, str | None]  # label, score, error
+
+
+@dataclass(frozen=True)
+class ChunkOptions:
+    """Per-file checks, the same for every chunk of a run."""
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = MAX_FILE_BYTES
+    verify: bool = False
+    cache_size: int = DEFAULT_CACHE_SIZE
+
+    def __post_init__(self) -> None:
+        if self.max_pixels < 1 or self.max_bytes < 1:
+            raise ValueError("max_pixels and max_bytes must be positive")
+        if self.cache_size < 0:
+            raise ValueError(f"cache_size must be >= 0, got {self.cache_size}")
+
+
+def classify_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> list[BulkResult]:
+    """One result per path, in order. This is the function every backend runs remotely."""
+    classifier = resolve(spec)
+    scope = _scope(spec, options)
+    return [classify_file(classifier, spec, path, options, scope) for path in paths]
+
+
+def classify_file(
+    classifier: Any, spec: ClassifierSpec, path: str, options: ChunkOptions, scope: int | None = None
+) -> BulkResult:
+    """Read, check and classify one file; every failure becomes the result's ``error``."""
+    start = time.perf_counter()
+    outcome = _outcome(classifier, _scope(spec, options) if scope is None else scope, path, options)
+    ms = round((time.perf_counter() - start) * 1e3, 3)
+    label, score, error = outcome
+    return BulkResult(path=path, label=label, score=score, classifier=spec.label, ms=ms, error=error)
+
+
+def _outcome(classifier: Any, scope: int, path: str, options: ChunkOptions) -> Outcome:
+    try:
+        if "://" in path:
+            return _classify_bytes(classifier, _read_url(path, options.max_bytes), options)
+        fd = os.open(path, _OPEN_FLAGS)
+    except Exception as exc:
+        return None, None, describe(exc)
+    try:
+        info = os.fstat(fd)
+        key = (scope, path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > options.max_bytes:
+            raise ValueError(f"file of {info.st_size} bytes exceeds the limit of {options.max_bytes}")
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = _read_capped(file, options.max_bytes)
+    except Exception as exc:
+        return None, None, describe(exc)
+    finally:
+        os.close(fd)
+    outcome = _classify_bytes(classifier, data, options)
+    _cache.put(key, outcome, options.cache_size)
+    return outcome
+
+
+def _read_capped(file: Any, max_bytes: int) -> bytes:
+    data: bytes = file.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew since fstat, or a URL did not say its size
+        raise ValueError(f"file exceeds the limit of {max_bytes} bytes")
+    return data
+
+
+def _read_url(url: str, max_bytes: int) -> bytes:
+    try:
+        fsspec = importlib.import_module("fsspec")
+    except ImportError:
+        raise ValueError("reading URLs needs fsspec (and the filesystem's own package, e.g. s3fs)") from None
+    with fsspec.open(url, "rb") as file:
+        return _read_capped(file, max_bytes)
+
+
+def _classify_bytes(classifier: Any, data: bytes, options: ChunkOptions) -> Outcome:
+    try:
+        if not data:
+            raise ValueError("empty file")
+        header = read_header(data)
+        if header.pixels > options.max_pixels:
+            raise ValueError(
+                f"{header.format} header declares {header.width}x{header.height} pixels, over the limit of "
+                f"{options.max_pixels} (decompression bomb?)"
+            )
+        if options.verify:
+            decode_image(data, max_pixels=options.max_pixels)
+        proba = np.asarray(classifier.predict_proba([data]), dtype=np.float64)
+        score = float(proba[0, 1])
+        if not math.isfinite(score):
+            raise ValueError(f"classifier gave a non-finite score {score}")
+    except Exception as exc:
+        return None, None, describe(exc)
+    return LABEL_NAMES[int(score > 0.5)], score, None
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line reason for a result's ``error`` field (the path is already on the line)."""
+    if isinstance(exc, OSError):
+        return f"cannot read: {exc.strerror or exc}"
+    if isinstance(exc, ValueError):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _LRU:
+    """A small thread-safe least-recently-used map (Dask may run tasks in threads)."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[Hashable, Outcome] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Outcome | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Outcome, size: int) -> None:
+        with self._lock:
+            if size <= 0:
+                return
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_cache = _LRU()
+
+
+def _scope(spec: ClassifierSpec, options: ChunkOptions) -> int:
+    """Stands for (classifier, options) in cache keys: hashed once per chunk, not once per file.
+
+    Keeping the spec itself out of the cache also keeps an API user's estimator from living on in it.
+    """
+    return hash((spec, options))
+
+
+def clear_cache() -> None:
+    """Forget this process's cached results (benchmarks time cold runs)."""
+    _cache.clear()

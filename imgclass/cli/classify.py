@@ -1,0 +1,123 @@
+"""``imgclass classify PATH...``: classify many images, streaming results as JSON lines or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from typing import Any
+
+ORDER = 30
+
+
+def register(subparsers: Any) -> None:
+    from imgclass.bulk.engine import DEFAULT_CHUNK_SIZE
+    from imgclass.bulk.spec import DEFAULT_CLASSIFIER
+    from imgclass.classifiers import classifier_names
+    from imgclass.decode import DEFAULT_MAX_PIXELS
+
+    parser = subparsers.add_parser(
+        "classify",
+        help="classify files, folders or lists of paths, in bulk",
+        description="Classify every image named by PATH (a file, a folder, or @LIST: a text file of paths, "
+        "one per line; @- reads standard input). Prints one JSON line per path (path, label, score, classifier, "
+        "ms, error), or appends to --out as results arrive, in input order. A file that cannot be classified "
+        "gets a line with an error and the run goes on. Exit status: 0 all classified, 1 some files failed, "
+        "2 usage error.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image file, folder, or @LIST of paths")
+    parser.add_argument("-r", "--recursive", action="store_true", help="descend into subfolders")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--classifier",
+        metavar="NAME",
+        choices=classifier_names(),
+        help=f"registered classifier (default {DEFAULT_CLASSIFIER}; choices: {', '.join(classifier_names())})",
+    )
+    which.add_argument("--model", metavar="FILE", help="a saved model file instead of a registered classifier")
+    parser.add_argument("--out", metavar="FILE", help="append results to FILE (.jsonl or .csv) instead of stdout")
+    parser.add_argument("--resume", action="store_true", help="skip paths already in --out and append the rest")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="local worker processes (default 1; with --dask local: CPUs)"
+    )
+    parser.add_argument("--dask", metavar="ADDRESS", help="'local' for a LocalCluster, or a scheduler address")
+    parser.add_argument(
+        "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="N", help="paths per task (default %(default)s)"
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="refuse images whose header declares more pixels (default %(default)s)",
+    )
+    parser.add_argument("--verify", action="store_true", help="fully decode every image before classifying it")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from imgclass.bulk.engine import classify_batches
+    from imgclass.bulk.output import ResultWriter, open_output
+    from imgclass.bulk.spec import as_spec
+
+    if args.resume and not args.out:
+        raise ValueError("--resume needs --out")
+    if args.resume and args.overwrite:
+        raise ValueError("--resume and --overwrite contradict each other")
+    for name in ("workers", "chunk_size", "max_pixels"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    list_files = [p[1:] for p in args.paths if p.startswith("@") and p != "@-"]
+    for name in list_files:  # fail now, not after an hour of classifying the earlier arguments
+        if not os.path.isfile(name):
+            raise ValueError(f"list file {name} does not exist")
+    spec = as_spec(args.classifier, args.model)
+    workers = args.workers or ((os.cpu_count() or 1) if args.dask == "local" else 1)
+
+    if args.out:
+        writer, done = open_output(args.out, resume=args.resume, overwrite=args.overwrite, classifier=spec.label)
+    else:
+        writer, done = ResultWriter(sys.stdout, "jsonl"), None
+    already = sum(done.values()) if done else 0
+    start = time.perf_counter()
+    with writer:
+        batches = classify_batches(
+            args.paths,
+            recursive=args.recursive,
+            classifier=spec,
+            workers=workers,
+            dask=args.dask,
+            chunk_size=args.chunk_size,
+            max_pixels=args.max_pixels,
+            verify=args.verify,
+            skip=done,
+            progress=not args.no_progress,
+        )
+        try:
+            for batch in batches:
+                writer.write(batch)
+        except BrokenPipeError:
+            # stdout closed early (| head): stop quietly and keep Python from complaining at exit.
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except BrokenProcessPool as exc:
+            raise ValueError(
+                f"a worker process died ({exc}); --resume continues after the last chunk written"
+            ) from None
+    elapsed = time.perf_counter() - start
+    if not args.no_progress:
+        skipped = f", {already} already in {args.out}" if already else ""
+        rate = writer.written / elapsed if elapsed > 0 else 0.0
+        print(
+            f"classified {writer.written} paths ({writer.failed} failed{skipped}) in {elapsed:.1f} s, {rate:.1f} img/s",
+            file=sys.stderr,
+        )
+    return 1 if writer.failed else 0

@@ -1,0 +1,70 @@
+"""Folders of good and bad images for the bulk-classification tests."""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny PNG whose header declares a huge image (a decompression bomb)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+@pytest.fixture(scope="session")
+def image_dir(tmp_path_factory: pytest.TempPathFactory, tiny_set: tuple[list[bytes], np.ndarray]) -> Path:
+    """12 good JPEGs (6 photo crops, 6 drawings), named by class."""
+    folder = tmp_path_factory.mktemp("images")
+    images, labels = tiny_set
+    for i, (data, label) in enumerate(zip(images[:12], labels[:12], strict=True)):
+        (folder / f"{'animated' if label else 'real'}_{i:02d}.jpg").write_bytes(data)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bad_files() -> dict[str, str]:
+    """File name in ``bad_dir`` -> a piece of the error its result must carry."""
+    return dict(BAD_FILES)
+
+
+BAD_FILES = {
+    "truncated.jpg": "truncated",
+    "not_an_image.jpg": "not a recognised image",
+    "empty.png": "empty file",
+    "bomb.png": "decompression bomb",
+    "garbage_body.png": "could not be decoded",
+    "broken_link.jpg": "No such file",
+    "fifo.jpg": "not a regular file",
+}
+
+
+@pytest.fixture
+def bad_dir(tmp_path: Path, china_jpeg: bytes, cartoon_png: bytes) -> Path:
+    """One good image and one file of every bad kind (plus an unreadable one when not root)."""
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "good.jpg").write_bytes(china_jpeg)
+    (folder / "truncated.jpg").write_bytes(china_jpeg[: len(china_jpeg) // 2])
+    (folder / "not_an_image.jpg").write_text("just some text, not pixels\n")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "bomb.png").write_bytes(png_bomb())
+    # A valid PNG signature and IHDR (the header check passes), then noise where the pixels should be.
+    (folder / "garbage_body.png").write_bytes(cartoon_png[:33] + bytes(range(256)) * 40)
+    (folder / "broken_link.jpg").symlink_to(folder / "nowhere.jpg")
+    os.mkfifo(folder / "fifo.jpg")
+    if os.geteuid() != 0:  # root reads anything, so the permission case only exists for other users
+        unreadable = folder / "unreadable.jpg"
+        unreadable.write_bytes(china_jpeg)
+        unreadable.chmod(0)
+    return folder

@@ -1,0 +1,138 @@
+"""Tests for :mod:`imgclass.bulk.worker`: one file in, one result out, whatever the file is."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from imgclass.bulk.spec import ClassifierSpec, EstimatorSpec, as_spec
+from imgclass.bulk.worker import ChunkOptions, classify_chunk, classify_file, clear_cache
+from imgclass.classifiers import pretrained
+
+COLOUR = ClassifierSpec("colour-count")
+
+
+class ByteLength:
+    """A stand-in classifier that never decodes: P(animated) grows with the file size. Counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def predict_proba(self, X: Sequence[bytes]) -> np.ndarray:
+        self.calls += 1
+        p = np.array([min(len(x) / 1e6, 1.0) for x in X])
+        return np.column_stack([1 - p, p])
+
+
+class Broken:
+    def __init__(self, exc: Exception | None = None, value: float = 0.5) -> None:
+        self.exc, self.value = exc, value
+
+    def predict_proba(self, X: Sequence[bytes]) -> np.ndarray:
+        if self.exc is not None:
+            raise self.exc
+        return np.array([[1 - self.value, self.value]])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    clear_cache()
+
+
+def test_good_image_matches_the_classifier(image_dir: Path) -> None:
+    path = sorted(image_dir.iterdir())[0]
+    result = classify_file(pretrained("colour-count"), COLOUR, str(path), ChunkOptions())
+    expected = pretrained("colour-count").predict_proba([path.read_bytes()])[0, 1]
+    assert result.ok and result.error is None
+    assert result.score == expected
+    assert result.label == ("animated" if expected > 0.5 else "real")
+    assert result.classifier == "colour-count"
+    assert result.ms > 0
+
+
+def test_every_bad_kind_gives_an_error_and_the_chunk_goes_on(bad_dir: Path, bad_files: dict[str, str]) -> None:
+    paths = [str(bad_dir / name) for name in [*bad_files, "good.jpg"]]
+    results = classify_chunk(COLOUR, paths, ChunkOptions())
+    for result, (name, reason) in zip(results, bad_files.items(), strict=False):
+        assert result.path == str(bad_dir / name)
+        assert result.error is not None and reason in result.error, (name, result.error)
+        assert result.label is None and result.score is None
+    assert results[-1].ok
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read a file without permissions")
+def test_unreadable_file(bad_dir: Path) -> None:
+    (result,) = classify_chunk(COLOUR, [str(bad_dir / "unreadable.jpg")], ChunkOptions())
+    assert result.error == "cannot read: Permission denied"
+
+
+def test_a_folder_is_not_a_file(tmp_path: Path) -> None:
+    (result,) = classify_chunk(COLOUR, [str(tmp_path)], ChunkOptions())
+    assert result.error == "not a regular file"
+
+
+def test_max_pixels_and_max_bytes(image_dir: Path) -> None:
+    path = str(sorted(image_dir.iterdir())[0])
+    (small,) = classify_chunk(COLOUR, [path], ChunkOptions(max_pixels=100 * 100))
+    assert small.error is not None and "256x256" in small.error
+    (tiny,) = classify_chunk(COLOUR, [path], ChunkOptions(max_bytes=100))
+    assert tiny.error is not None and "exceeds the limit of 100" in tiny.error
+
+
+def test_verify_catches_what_a_byte_classifier_does_not(bad_dir: Path) -> None:
+    spec = as_spec(ByteLength())
+    path = str(bad_dir / "truncated.jpg")
+    (lenient,) = classify_chunk(spec, [path], ChunkOptions())
+    (strict,) = classify_chunk(spec, [path], ChunkOptions(verify=True))
+    assert lenient.ok and lenient.classifier == "ByteLength"
+    assert strict.error is not None and "truncated" in strict.error
+
+
+@pytest.mark.parametrize(
+    ("classifier", "message"),
+    [(Broken(RuntimeError("boom")), "RuntimeError: boom"), (Broken(value=float("nan")), "non-finite score")],
+)
+def test_classifier_failures_become_errors(image_dir: Path, classifier: Any, message: str) -> None:
+    (result,) = classify_chunk(as_spec(classifier), [str(sorted(image_dir.iterdir())[0])], ChunkOptions())
+    assert result.error is not None and message in result.error
+
+
+def test_repeated_paths_are_classified_once_until_the_file_changes(tmp_path: Path, china_jpeg: bytes) -> None:
+    model = ByteLength()
+    spec = EstimatorSpec(name="bytes", estimator=model)
+    path = tmp_path / "a.jpg"
+    path.write_bytes(china_jpeg)
+    first, second = classify_chunk(spec, [str(path)] * 2, ChunkOptions())
+    assert model.calls == 1
+    assert first.outcome == second.outcome
+    path.write_bytes(china_jpeg + b"\0")  # same path, new content
+    (third,) = classify_chunk(spec, [str(path)], ChunkOptions())
+    assert model.calls == 2
+    assert third.score != first.score
+    classify_chunk(spec, [str(path)], ChunkOptions(cache_size=0))
+    assert model.calls == 3
+
+
+def test_file_urls_are_read_with_fsspec(image_dir: Path) -> None:
+    path = sorted(image_dir.iterdir())[0]
+    plain, url = classify_chunk(COLOUR, [str(path), path.as_uri()], ChunkOptions())
+    assert url.path == path.as_uri()
+    assert url.ok and url.score == plain.score
+
+
+def test_spec_checks() -> None:
+    with pytest.raises(ValueError, match="unknown classifier"):
+        as_spec("nope")
+    with pytest.raises(ValueError, match="exactly one"):
+        ClassifierSpec(name=None)
+    with pytest.raises(ValueError, match="does not exist"):
+        as_spec(model="/no/such/model.joblib")
+    with pytest.raises(ValueError, match="estimator"):
+        as_spec(42)
+    assert as_spec() == ClassifierSpec("colour-count")
+    assert ClassifierSpec(name=None, model="/models/combined.joblib").label == "combined.joblib"
