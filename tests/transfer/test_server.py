@@ -17,7 +17,7 @@ import trustme
 
 import imgclass.decode
 from imgclass.transfer import protocol as p
-from imgclass.transfer.client import ImageClient
+from imgclass.transfer.client import ImageClient, ServerClosed
 from imgclass.transfer.server import ImageServer
 from tests.transfer.conftest import (
     TIMEOUT,
@@ -434,7 +434,8 @@ def test_tls_server_at_its_limit_closes_and_the_client_retries(
     log = RetryLog(free_the_slot)
     with ImageClient(*server.address, timeout=TIMEOUT, ssl_context=tls[1], backoff=0.01, on_retry=log) as client:
         assert client.send(make_image(1)).ok
-    assert len(log.errors) == 1 and "TLS handshake" in str(log.errors[0])
+    # Closed with our ClientHello unread, the kernel may send a reset instead of an orderly close.
+    assert len(log.errors) == 1 and isinstance(log.errors[0], (ServerClosed, ConnectionResetError))
     assert server.rejected[0].code == "busy"
 
 
