@@ -6,7 +6,7 @@ frozen :class:`BulkResult` objects stream out in input order; see :mod:`imgclass
 
 from __future__ import annotations
 
-from imgclass.bulk.engine import DEFAULT_CHUNK_SIZE, classify_paths, process_pool
+from imgclass.bulk.engine import DEFAULT_CHUNK_SIZE, classify_batches, classify_paths, process_pool
 from imgclass.bulk.output import load_done, open_output, read_results
 from imgclass.bulk.paths import expand_paths
 from imgclass.bulk.results import BulkResult
@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_CLASSIFIER",
     "BulkResult",
     "ClassifierSpec",
+    "classify_batches",
     "classify_paths",
     "expand_paths",
     "load_done",

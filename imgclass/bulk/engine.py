@@ -24,8 +24,15 @@ from tqdm.auto import tqdm
 
 from imgclass.bulk.paths import PathInput, expand_paths, skip_done
 from imgclass.bulk.results import BulkResult
-from imgclass.bulk.spec import ClassifierSpec, as_spec, resolve
-from imgclass.bulk.worker import DEFAULT_CACHE_SIZE, MAX_FILE_BYTES, ChunkOptions, classify_chunk
+from imgclass.bulk.spec import ClassifierSpec, as_spec
+from imgclass.bulk.worker import (
+    DEFAULT_CACHE_SIZE,
+    MAX_FILE_BYTES,
+    ChunkOptions,
+    classify_chunk,
+    remote_chunk,
+    start_worker,
+)
 from imgclass.decode import DEFAULT_MAX_PIXELS
 
 logger = logging.getLogger(__name__)
@@ -209,7 +216,7 @@ def _backend(
             logger.info("classifying on Dask (%s), %d chunks in flight", client.dashboard_link, capacity)
 
             def submit_dask(chunk: Sequence[str]) -> _ResultFuture:
-                return client.submit(classify_chunk, spec, list(chunk), options, pure=False)  # type: ignore[no-any-return]
+                return client.submit(remote_chunk, spec, list(chunk), options, pure=False)  # type: ignore[no-any-return]
 
             yield submit_dask, capacity
         return
@@ -224,8 +231,11 @@ def _backend(
 
 
 def _executor_submit(executor: Executor, spec: ClassifierSpec, options: ChunkOptions) -> Submit:
+    # Only worker processes get OpenCV pinned to one thread; a thread pool shares the caller's process.
+    task = remote_chunk if isinstance(executor, ProcessPoolExecutor) else classify_chunk
+
     def submit(chunk: Sequence[str]) -> _ResultFuture:
-        return executor.submit(classify_chunk, spec, list(chunk), options)
+        return executor.submit(task, spec, list(chunk), options)
 
     return submit
 
@@ -244,5 +254,5 @@ def process_pool(workers: int, classifier: Any = None, *, model: str | None = No
     """
     spec = as_spec(classifier, model)
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=resolve, initargs=(spec,)
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker, initargs=(spec,)
     )

@@ -19,6 +19,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 from imgclass.bulk.results import BulkResult
@@ -59,6 +60,27 @@ def classify_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOpt
     classifier = resolve(spec)
     scope = _scope(spec, options)
     return [classify_file(classifier, spec, path, options, scope) for path in paths]
+
+
+def remote_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> list[BulkResult]:
+    """:func:`classify_chunk` in a pool or Dask worker process: OpenCV single-threaded first.
+
+    The processes are the parallelism; OpenCV's own threads on top would only oversubscribe the cores.
+    """
+    start_worker(spec)
+    return classify_chunk(spec, paths, options)
+
+
+def start_worker(spec: ClassifierSpec) -> None:
+    """Prepare this worker process (once) and load the classifier (once): a pool's initializer."""
+    global _worker_started
+    if not _worker_started:
+        cv2.setNumThreads(1)
+        _worker_started = True
+    resolve(spec)
+
+
+_worker_started = False
 
 
 def classify_file(

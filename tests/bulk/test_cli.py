@@ -185,3 +185,19 @@ def test_memory_stays_flat_for_a_100000_path_list(image_dir: Path, bad_dir: Path
         assert _lines(out) == n
         peak_kb[n] = int(rss.read_text())
     assert peak_kb[100_000] - peak_kb[10_000] < 4 * 1024, peak_kb
+
+
+def test_a_saved_model_file(image_dir: Path, tmp_path: Path, tiny_set: tuple[list[bytes], object]) -> None:
+    models = pytest.importorskip("imgclass.models")
+    pytest.importorskip("skops")
+    from imgclass.classifiers import make_classifier
+
+    images, labels = tiny_set
+    fitted = make_classifier("byte-length").fit(images, labels)
+    model = models.save_model(fitted, tmp_path / "mine.json")
+    out = tmp_path / "r.jsonl"
+    assert run_cli(image_dir, "--model", model, "--out", out) == 0
+    results = list(read_results(out))
+    assert {r.classifier for r in results} == {"mine.json"}
+    expected = fitted.predict_proba([Path(r.path).read_bytes() for r in results])[:, 1]
+    assert [r.score for r in results] == list(expected)
