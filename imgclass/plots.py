@@ -254,14 +254,16 @@ def colour_preview_grid(rows: Any) -> Any:
     return fig
 
 
-def roc_plot(curve: Any, *, ax: Any = None, label: str = "", point: Any = None) -> Any:
+def roc_plot(
+    curve: Any, *, ax: Any = None, label: str = "", point: Any = None, point_label: str = "chosen threshold"
+) -> Any:
     """An ROC curve with its AUC and 95% interval; ``point`` marks one threshold's (FPR, TPR)."""
     ax = _axes(ax, (4.2, 4))
     text = f"AUC {curve.auc:.3f} [{curve.auc_ci95[0]:.2f}, {curve.auc_ci95[1]:.2f}]"
     ax.plot(curve.fpr, curve.tpr, label=f"{label} {text}".strip())
     ax.plot((0, 1), (0, 1), color="black", lw=0.8, ls=":")
     if point is not None:
-        ax.plot(*point, marker="o", color="black", label="chosen threshold")
+        ax.plot(*point, marker="o", color="black", ls="none", label=point_label)
     ax.set_xlabel("false positive rate (real called animated)")
     ax.set_ylabel("true positive rate")
     ax.set_aspect("equal")
@@ -343,17 +345,19 @@ def size_spread_plot(spread: Any, *, ax: Any = None) -> Any:
     return ax.figure
 
 
-def thumbnail_grid(images: Any, titles: Any, *, columns: int = 5) -> Any:
-    """BGR thumbnails with a title under each (the live TCP demo's verdicts)."""
+def thumbnail_grid(images: Any, titles: Any, *, columns: int = 5, cell: float = 2.2, fontsize: float = 8) -> Any:
+    """BGR thumbnails, ``cell`` inches wide, with a title above each (the live TCP demo's verdicts)."""
     images = list(images)
     titles = list(titles)
     rows = max(1, -(-len(images) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.5 * rows), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(cell * columns, (cell + 0.4) * rows), layout="constrained", squeeze=False
+    )
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, title in zip(axes.flat, images, titles, strict=False):
         ax.imshow(_rgb(image))
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=fontsize)
     return fig
 
 
