@@ -2,7 +2,7 @@
 
 Lienhart & Hartmann (2002) told photographs from graphics with a handful of cheap colour and edge
 statistics; this classifier follows them. Each image is decoded once, straight to a small working image
-(:mod:`imgclass.features.working_image`; a 512-pixel JPEG is decoded at half size), and described by
+(:mod:`imgclass.features.working_image`; a 512-pixel JPEG is decoded at a quarter of its size), and described by
 four families of vectorised statistics:
 
 * palette (:mod:`~imgclass.features.colour_stats`): the poster's colour-count share on a quantised
@@ -32,7 +32,7 @@ from imgclass.features.tone import TONE_FEATURES, tone_stats
 from imgclass.features.working_image import WORKING_SIDE, decode_working, fit_within
 
 #: Longest side of the image the palette and tone statistics are read from: colour needs no detail.
-COLOUR_SIDE: Final = 128
+COLOUR_SIDE: Final = 64
 CALIBRATION_METHODS: Final = ("sigmoid", "isotonic")
 
 COMBINED_FEATURES: Final[tuple[str, ...]] = (

@@ -18,8 +18,8 @@ import numpy as np
 from imgclass.decode import DEFAULT_MAX_PIXELS, BGRImage, ImageDecodeError, decode_image
 from imgclass.headers import read_header
 
-#: Longest side of the working image.
-WORKING_SIDE: Final = 256
+#: Longest side of the working image: a 512-pixel JPEG is decoded at a quarter size.
+WORKING_SIDE: Final = 128
 
 #: JPEG DCT-scaling factors OpenCV offers, largest first, with their colour decode flags.
 _REDUCED_FLAGS: Final[dict[int, int]] = {

@@ -7,7 +7,7 @@ from imgclass.features.working_image import decode_working
 
 
 def gray_of(data: bytes) -> np.ndarray:
-    return cv2.cvtColor(decode_working(data), cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(decode_working(data, side=256), cv2.COLOR_BGR2GRAY)
 
 
 def test_golden_values(china_jpeg: bytes, cartoon_png: bytes) -> None:
