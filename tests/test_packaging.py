@@ -1,8 +1,9 @@
 """The package's metadata agrees with itself: pyproject, environment.yml, py.typed, version."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import imgclass
 
