@@ -75,6 +75,17 @@ def wait_for_server(url: str, proc: subprocess.Popen[bytes], log: Path, timeout:
 
 
 @pytest.fixture
+def chromium() -> str:
+    """Chromium's path, once Playwright is known to be importable (checked before JupyterLab starts)."""
+    executable = chromium_path()
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("Playwright for Python is not installed (pip install playwright; never `playwright install`)")
+    return executable
+
+
+@pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A JupyterLab on a copy of the notebook: ``(base url, token)``; stopped (by its pid) afterwards."""
     root = tmp_path / "notebooks"
@@ -111,15 +122,24 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
             proc.wait(timeout=10)
 
 
-def test_notebook_04_runs_and_its_slider_moves(lab: tuple[str, str], tmp_path: Path) -> None:
-    executable = chromium_path()
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        _missing("Playwright for Python is not installed")
+def test_missing_chromium_skips_unless_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM_CANDIDATES", ())
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    monkeypatch.delenv("IMGCLASS_CHROMIUM", raising=False)
+    monkeypatch.delenv("IMGCLASS_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no Chromium found"):
+        chromium_path()
+    monkeypatch.setenv("IMGCLASS_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="IMGCLASS_REQUIRE_BROWSER=1 but no Chromium"):
+        chromium_path()
+
+
+def test_notebook_04_runs_and_its_slider_moves(chromium: str, lab: tuple[str, str], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
     base, token = lab
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
