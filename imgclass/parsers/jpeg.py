@@ -131,6 +131,18 @@ class HuffmanTable:
     counts: tuple[int, ...]
     symbols: bytes
 
+    def code_length(self, symbol: int) -> int | None:
+        """Bits in the code for ``symbol`` (canonical Huffman: codes are assigned in symbol order), or None."""
+        index = self.symbols.find(bytes([symbol]))
+        if index < 0:
+            return None
+        seen = 0
+        for length, count in enumerate(self.counts, start=1):
+            seen += count
+            if index < seen:
+                return length
+        return None  # pragma: no cover - symbols has exactly sum(counts) entries
+
     @property
     def is_standard(self) -> bool:
         """Whether it is one of the Annex K example tables (what a non-optimising encoder writes)."""
@@ -164,7 +176,8 @@ class JpegInfo:
     restart_interval: int
     app_segments: tuple[AppSegment, ...]
     comments: int
-    scan_components: int
+    #: The first scan's components as ``(component id, DC table id, AC table id)``.
+    scan_tables: tuple[tuple[int, int, int], ...]
     #: Offset of the first byte of entropy-coded data (just after the first SOS segment).
     scan_offset: int
 
@@ -215,6 +228,36 @@ class JpegInfo:
     def huffman_optimised(self) -> bool:
         """Whether any Huffman table differs from the Annex K examples (optimised or custom coding)."""
         return any(not table.is_standard for table in self.huffman_tables)
+
+    @property
+    def scan_components(self) -> int:
+        return len(self.scan_tables)
+
+    def flat_mcu_bits(self) -> int | None:
+        """Bits one flat MCU takes in the first scan: every block a zero DC difference and an immediate EOB.
+
+        Runs of flat MCUs (plain backgrounds, flat fills) repeat this bit string, so the entropy-coded
+        bytes repeat with a period of ``lcm(bits, 8) / 8`` bytes there (4 bytes for libjpeg's 4:2:0 with
+        the standard tables). ``None`` when the first scan is not a sequential Huffman scan of whole
+        blocks or a table it uses is missing.
+        """
+        if self.progressive or self.arithmetic or self.lossless:
+            return None
+        tables = {(t.table_class, t.id): t for t in self.huffman_tables}
+        frame = {c.id: c for c in self.components}
+        bits = 0
+        for component_id, dc_id, ac_id in self.scan_tables:
+            component = frame.get(component_id)
+            dc, ac = tables.get((0, dc_id)), tables.get((1, ac_id))
+            if component is None or dc is None or ac is None:
+                return None
+            dc_bits, eob_bits = dc.code_length(0), ac.code_length(0)
+            if dc_bits is None or eob_bits is None:
+                return None
+            # A scan of one component codes single blocks; an interleaved scan codes h x v per component.
+            blocks = 1 if len(self.scan_tables) == 1 else component.h * component.v
+            bits += blocks * (dc_bits + eob_bits)
+        return bits
 
     def quant_table(self, component: int) -> QuantTable | None:
         """The quantisation table used by the ``component``-th frame component, if it was defined."""
@@ -273,6 +316,21 @@ def iter_segments(data: bytes) -> Iterator[Segment]:
     raise ValueError(f"jpeg: more than {MAX_SEGMENTS} segments before the start of scan")
 
 
+def header_prefix(data: bytes) -> bytes | None:
+    """A cheap guess at the header bytes, for caching: everything up to the end of the first ``FF DA`` segment.
+
+    When :func:`parse_jpeg` succeeds on the prefix, its result equals ``parse_jpeg(data)``: the parser
+    reads only the segments before the scan header it stops at, and all of them lie inside the prefix.
+    (An ``FF DA`` inside an APPn payload makes a wrong guess; parsing such a prefix either fails, the APPn
+    running past its end, or still reaches the real scan header inside it.) ``None`` when there is no
+    ``FF DA`` with a length after it.
+    """
+    at = data.find(b"\xff\xda", 2)
+    if at < 0 or at + 4 > len(data):
+        return None
+    return data[: at + 2 + ((data[at + 2] << 8) | data[at + 3])]
+
+
 def jpeg_size(data: bytes) -> tuple[int, int]:
     """``(width, height)`` from the first frame header; ``ValueError`` when there is none before the scan."""
     for segment in iter_segments(data):
@@ -317,7 +375,7 @@ def parse_jpeg(data: bytes) -> JpegInfo:
         elif marker == SOS:
             if frame is None:
                 raise ValueError("jpeg: start of scan before any frame header")
-            scan_components = _parse_sos(body)
+            scan_tables = _parse_sos(body)
             sof_marker, precision, height, width, components = frame
             return JpegInfo(
                 width=width,
@@ -330,7 +388,7 @@ def parse_jpeg(data: bytes) -> JpegInfo:
                 restart_interval=restart,
                 app_segments=tuple(apps),
                 comments=comments,
-                scan_components=scan_components,
+                scan_tables=scan_tables,
                 scan_offset=seg.offset + seg.length,
             )
     raise ValueError("jpeg: no start of scan")  # pragma: no cover - iter_segments ends at SOS or raises
@@ -388,11 +446,11 @@ def _parse_dht(body: bytes) -> list[HuffmanTable]:
     return tables
 
 
-def _parse_sos(body: bytes) -> int:
+def _parse_sos(body: bytes) -> tuple[tuple[int, int, int], ...]:
     (count,) = unpack(">B", body, 0)
     if not 1 <= count <= 4 or len(body) != 4 + 2 * count:
         raise ValueError(f"jpeg: scan header with {count} components has the wrong length")
-    return count
+    return tuple((body[1 + 2 * i], body[2 + 2 * i] >> 4, body[2 + 2 * i] & 0x0F) for i in range(count))
 
 
 def _ijg_tables(base: tuple[int, ...]) -> np.ndarray:

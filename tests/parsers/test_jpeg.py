@@ -175,3 +175,29 @@ def test_assembled_segment_lists_parse_or_raise_value_error(parts: list[tuple[in
     body = b"".join(b"\xff" + bytes([m]) + struct.pack(">H", len(p) + 2) + p for m, p in parts)
     parses_or_value_error(b"\xff\xd8" + body + SMALL[2:])
     parses_or_value_error(b"\xff\xd8" + body)
+
+
+@pytest.mark.parametrize(
+    ("image", "params", "bits", "pattern"),
+    [
+        (np.full((64, 64, 3), 128, np.uint8), (), 32, "28a28a00"),
+        (np.full((64, 64, 3), 128, np.uint8), (cv2.IMWRITE_JPEG_SAMPLING_FACTOR, 0x111111), 14, "2800a002800a00"),
+        (np.full((64, 64), 128, np.uint8), (), 6, "28a28a"),
+    ],
+)
+def test_flat_mcus_repeat_with_the_predicted_period(
+    image: np.ndarray, params: tuple[int, ...], bits: int, pattern: str
+) -> None:
+    data = encode(image, ".jpg", *params)
+    info = parse_jpeg(data)
+    assert info.flat_mcu_bits() == bits
+    period = bytes.fromhex(pattern)
+    assert data[info.scan_offset : info.scan_offset + 3 * len(period)] == period * 3
+
+
+def test_code_lengths_follow_the_counts() -> None:
+    dc_luma = next(t for t in SMALL_INFO.huffman_tables if (t.table_class, t.id) == (0, 0))
+    assert [dc_luma.code_length(s) for s in range(12)] == [2, 3, 3, 3, 3, 3, 4, 5, 6, 7, 8, 9]
+    assert dc_luma.code_length(12) is None
+    assert SMALL_INFO.scan_tables == ((1, 0, 0), (2, 1, 1), (3, 1, 1))
+    assert parse_jpeg(encode(IMAGE, ".jpg", cv2.IMWRITE_JPEG_PROGRESSIVE, 1)).flat_mcu_bits() is None
