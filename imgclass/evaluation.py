@@ -279,7 +279,8 @@ def cv_splits(
     splitter = make_splitter(cv, folds, seed)
     if cv == "group" and np.unique(sources).size < 2:
         raise ValueError("leave-one-source-out needs at least two sources (filenames source__name.ext)")
-    splits = [(np.asarray(a), np.asarray(b)) for a, b in splitter.split(np.zeros(y.size), y, sources)]
+    groups = sources if cv == "group" else None
+    splits = [(np.asarray(a), np.asarray(b)) for a, b in splitter.split(np.zeros(y.size), y, groups)]
     for train, test in splits:
         if np.unique(y[train]).size < 2:
             held = ", ".join(sorted(set(sources[test].tolist())))

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     names, models = chosen(args)
     test = load_dataset(args.test_dir, on_error="skip")
     train = load_dataset(args.train, on_error="skip")
+    warn_if_trained_on(args.model or (), test)
     report = evaluate(
         train,
         test,
@@ -47,3 +48,19 @@ def run(args: argparse.Namespace) -> int:
     args.per_source = True
     print_report(report, args)
     return 1 if warn_skipped(train, test) else 0
+
+
+def warn_if_trained_on(paths: Any, test: Any) -> None:
+    """Say so when a model file was fitted on exactly the test images: its scores would be training scores."""
+    import sys
+
+    from imgclass.models import read_model_info, training_fingerprint
+
+    fingerprint = training_fingerprint(test.images, test.labels)
+    for path in paths:
+        if read_model_info(path).get("training", {}).get("sha256") == fingerprint:
+            print(
+                f"imgclass evaluate: warning: {path} was fitted on these very test images; "
+                "its held-out row measures training accuracy",
+                file=sys.stderr,
+            )
