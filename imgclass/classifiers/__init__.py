@@ -16,6 +16,7 @@ from imgclass.classifiers.base import ImageClassifier, check_images
 from imgclass.classifiers.bilateral import BilateralClassifier
 from imgclass.classifiers.byte_length import ByteLengthClassifier
 from imgclass.classifiers.byte_onehot import ByteOneHotClassifier
+from imgclass.classifiers.byte_stream import ByteStreamClassifier
 from imgclass.classifiers.colour_count import ColourCountClassifier
 from imgclass.classifiers.combined import CombinedClassifier
 from imgclass.classifiers.threshold import ThresholdClassifier
@@ -29,6 +30,7 @@ REGISTRY: dict[str, Callable[..., ImageClassifier]] = {
     "bilateral": BilateralClassifier,
     "colour-count": ColourCountClassifier,
     "combined": CombinedClassifier,
+    "byte-stream": ByteStreamClassifier,
 }
 
 #: The poster's classifiers, in the order of its metrics table.
@@ -81,6 +83,7 @@ __all__ = [
     "BilateralClassifier",
     "ByteLengthClassifier",
     "ByteOneHotClassifier",
+    "ByteStreamClassifier",
     "ColourCountClassifier",
     "CombinedClassifier",
     "ImageClassifier",
