@@ -58,3 +58,13 @@ def local_cluster(workers: int, **kwargs: Any) -> Any:
     settings.update(kwargs)
     logger.info("starting a Dask LocalCluster with %d workers", workers)
     return distributed.LocalCluster(**settings)
+
+
+def quiet_dask_logs(level: int = logging.WARNING) -> None:
+    """Hide distributed's INFO lines (every worker start and stop) from a command line's stderr.
+
+    distributed sets its loggers' levels when it is imported, so this imports it first.
+    """
+    _distributed()
+    for name in ("distributed", *(n for n in logging.root.manager.loggerDict if n.startswith("distributed."))):
+        logging.getLogger(name).setLevel(level)

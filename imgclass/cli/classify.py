@@ -79,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         if not os.path.isfile(name):
             raise ValueError(f"list file {name} does not exist")
     spec = as_spec(args.classifier, args.model)
+    if args.dask and getattr(args, "verbose", 0) < 2:
+        from imgclass.bulk.dask_backend import quiet_dask_logs
+
+        quiet_dask_logs()
     workers = args.workers or ((os.cpu_count() or 1) if args.dask == "local" else 1)
 
     if args.out:
