@@ -292,6 +292,30 @@ def _learns(classifier: ImageClassifier) -> bool:
     return bool(classifier.__sklearn_tags__().requires_fit)
 
 
+def fit_folds(
+    classifier: ImageClassifier, features: FloatArray, y: IntArray, splits: Sequence[tuple[IntArray, IntArray]]
+) -> list[Any]:
+    """One fresh ``make_model()`` fitted on each training part (none for a fixed rule)."""
+    if not _learns(classifier):
+        return []
+    return [clone(classifier.make_model()).fit(features[train], y[train]) for train, _ in splits]
+
+
+def predict_folds(
+    classifier: ImageClassifier,
+    fold_models: Sequence[Any],
+    splits: Sequence[tuple[IntArray, IntArray]],
+    features: FloatArray,
+) -> IntArray:
+    """Out-of-fold predictions of the fold models on ``features``; a fixed rule predicts every row."""
+    if not _learns(classifier):
+        return np.asarray(classifier._fitted_model().predict(features), dtype=np.int64)
+    predicted = np.empty(features.shape[0], dtype=np.int64)
+    for model, (_, test) in zip(fold_models, splits, strict=True):
+        predicted[test] = model.predict(features[test])
+    return predicted
+
+
 def cv_predict(
     classifier: ImageClassifier,
     features: FloatArray,
@@ -306,13 +330,7 @@ def cv_predict(
     trained on clean images can be scored on re-encoded ones. A fixed rule is applied as it is.
     """
     target = features if test_features is None else test_features
-    if not _learns(classifier):
-        return np.asarray(classifier._fitted_model().predict(target), dtype=np.int64)
-    predicted = np.empty(y.size, dtype=np.int64)
-    for train, test in splits:
-        model = clone(classifier.make_model()).fit(features[train], y[train])
-        predicted[test] = model.predict(target[test])
-    return predicted
+    return predict_folds(classifier, fit_folds(classifier, features, y, splits), splits, target)
 
 
 def _fitted_for_timing(classifier: ImageClassifier, features: FloatArray, y: IntArray) -> Any:
@@ -332,14 +350,23 @@ def _cv_rows(
     folds: int,
     seed: int,
     notes: list[str],
+    known: ClassifierScore | None = None,
 ) -> list[ClassifierScore]:
-    """Rows under both protocols (one row for a fixed rule); a protocol the data cannot support is noted."""
+    """Rows under both protocols (one row for a fixed rule); a protocol the data cannot support is noted.
+
+    ``known`` is a row already scored under one of the protocols, reused rather than recomputed.
+    """
     y, sources = dataset.labels, dataset.sources
     if not _learns(classifier):
         y_pred = cv_predict(classifier, features, y, [])
         return [score_predictions(name, "fixed rule", y, y_pred, sources, ms)]
     rows = []
+    if known is not None and known.protocol == "fixed rule":
+        return [known]
     for scheme in CV_SCHEMES:
+        if known is not None and known.protocol == protocol_name(scheme, folds):
+            rows.append(known)
+            continue
         try:
             splits = cv_splits(y, sources, cv=scheme, folds=folds, seed=seed)
         except ValueError as exc:
@@ -397,7 +424,7 @@ class _Scored:
     classifier: ImageClassifier
     main: ClassifierScore
     splits: list[tuple[IntArray, IntArray]]
-    train_features: FloatArray
+    fold_models: list[Any]
 
 
 def _robustness_rows(
@@ -418,7 +445,7 @@ def _robustness_rows(
             if held_out:
                 y_pred = np.asarray(item.classifier._fitted_model().predict(features), dtype=np.int64)
             else:
-                y_pred = cv_predict(item.classifier, item.train_features, y, item.splits, test_features=features)
+                y_pred = predict_folds(item.classifier, item.fold_models, item.splits, features)
             balanced = float(balanced_accuracy_score(y, y_pred))
             clean = item.main.balanced_accuracy
             rows.append(
@@ -472,14 +499,18 @@ def reproduce(
     cv_scores: list[ClassifierScore] = []
     for name, classifier, _ in _named(names, models):
         features, feature_ms = classifier.extract_features_timed(dataset.images, progress=progress, desc=name)
-        main = _score_cv(classifier, name, dataset, features, feature_ms, cv=cv, folds=folds, seed=seed)
-        splits = (
-            cv_splits(dataset.labels, dataset.sources, cv=cv, folds=folds, seed=seed) if _learns(classifier) else []
-        )
-        scored.append(_Scored(name, classifier, main, splits, features))
+        y = dataset.labels
+        splits = cv_splits(y, dataset.sources, cv=cv, folds=folds, seed=seed) if _learns(classifier) else []
+        # The fold models are kept: the robustness rows score the same models on re-encoded images.
+        fold_models = fit_folds(classifier, features, y, splits)
+        y_pred = predict_folds(classifier, fold_models, splits, features)
+        protocol = protocol_name(cv, folds) if _learns(classifier) else "fixed rule"
+        ms = _median_ms(feature_ms, _fitted_for_timing(classifier, features, y), features)
+        main = score_predictions(name, protocol, y, y_pred, dataset.sources, ms)
+        scored.append(_Scored(name, classifier, main, splits, fold_models))
         if cv_rows:
             cv_scores += _cv_rows(
-                classifier, name, dataset, features, main.ms_per_image, folds=folds, seed=seed, notes=notes
+                classifier, name, dataset, features, ms, folds=folds, seed=seed, notes=notes, known=main
             )
     rows = _robustness_rows(scored, dataset, transforms, held_out=False, progress=progress)
     settings: dict[str, Any] = {"cv": cv, "folds": folds, "seed": seed, "transforms": list(transforms)}
@@ -543,7 +574,7 @@ def evaluate(
         if not prefitted and _learns(classifier) and train_features is not None:
             classifier.fit_features(train_features, train.labels)
         main = held_out(classifier, name, train, test, progress=progress, refit=False)
-        scored.append(_Scored(name, classifier, main, [], np.zeros((0, 0))))
+        scored.append(_Scored(name, classifier, main, [], []))
         if cv_rows and train_features is not None:
             # A copy, so the per-fold refits leave the classifier scored above untouched.
             fresh = clone(classifier) if _learns(classifier) else classifier
