@@ -75,6 +75,7 @@ TRUSTED_TYPES: Final[frozenset[str]] = frozenset(
         "sklearn.isotonic.IsotonicRegression",
         "sklearn.linear_model._logistic.LogisticRegression",
         "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._data.StandardScaler",
         "sklearn.preprocessing._discretization.KBinsDiscretizer",
         "sklearn.preprocessing._encoders.OneHotEncoder",
         "sklearn.preprocessing._label.LabelEncoder",

@@ -76,8 +76,8 @@ def test_round_trip_predicts_the_same(
 
 def test_poster_classifiers_round_trip(tmp_path: Path, tiny_set: tuple[list[bytes], np.ndarray]) -> None:
     images, labels = tiny_set
-    for name in ("byte-length", "byte-onehot"):
-        clf = make_classifier(name).fit(images, labels)
+    for name, params in (("byte-length", {}), ("byte-onehot", {}), ("byte-stream", {"model": "logistic"})):
+        clf = make_classifier(name, **params).fit(images, labels)
         loaded = load_model(save_model(clf, tmp_path / f"{name}.json"))
         assert np.array_equal(loaded.predict(images), clf.predict(images))
 
@@ -165,10 +165,13 @@ def test_bad_json_and_missing_files_are_refused(tmp_path: Path, saved: Path) -> 
         load_model(tmp_path / "list.json")
 
 
-def test_shipped_models_load_when_present() -> None:
+@pytest.mark.parametrize("name", ["combined", "byte-stream"])
+def test_shipped_models_load(name: str) -> None:
     assert shipped_model_path("no-such-classifier") is None
-    path = shipped_model_path("combined")
-    if path is None:
-        pytest.skip("no shipped combined model in this tree")
+    path = shipped_model_path(name)
+    assert path is not None, f"imgclass/models/{name}.json is missing"
     model = load_model(path)
-    assert isinstance(model, CombinedClassifier) and hasattr(model, "model_")
+    assert type(model) is type(make_classifier(name)) and hasattr(model, "model_")
+    info = read_model_info(path)
+    assert info["training"]["n_images"] >= 400 and len(info["training"]["sources"]) >= 10
+    assert path.stat().st_size < 1_000_000
