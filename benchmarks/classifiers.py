@@ -30,6 +30,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         feature_cpu, feature_wall = per_image(images, classifier.image_features, args.repeat)
         features = classifier.extract_features(images)
         model = classifier._fitted_model()
-        batch_cpu, batch_wall = best_of(lambda: model.predict_proba(features), args.repeat)
+        batch_cpu, batch_wall = best_of(functools.partial(model.predict_proba, features), args.repeat)
         total_cpu = feature_cpu + batch_cpu / n
         total_wall = feature_wall + batch_wall / n
         ratio = total_cpu / decode_cpu
@@ -131,9 +132,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  poster dict loop on {len(poster_images)} images", file=sys.stderr)
         loop_cpu, loop_wall = per_image(poster_images, poster_colour_share, 1)
         ours_cpu, _ = per_image(poster_images, lambda d: top_colour_share(decode_image(d)), args.repeat)
-        agree = [
-            abs(poster_colour_share(d) - top_colour_share(decode_image(d))) < 1e-9 for d in poster_images[:1]
-        ]
+        agree = [abs(poster_colour_share(d) - top_colour_share(decode_image(d))) < 1e-9 for d in poster_images[:1]]
         poster = {
             "images": len(poster_images),
             "ms_per_image": float(np.median(loop_cpu)),
