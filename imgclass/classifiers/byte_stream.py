@@ -41,8 +41,8 @@ class ByteStreamClassifier(ImageClassifier):
     ----------
     model : {"hgb", "logistic"}
         ``HistGradientBoostingClassifier`` or ``StandardScaler`` + ``LogisticRegression``.
-    max_iter, learning_rate, max_leaf_nodes : int, float, int
-        Gradient boosting's number of trees, shrinkage and tree size (``model="hgb"``).
+    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf : int, float, int, int
+        Gradient boosting's number of trees, shrinkage, tree size and smallest leaf (``model="hgb"``).
     C : float
         Inverse regularisation of the logistic regression (``model="logistic"``).
     random_state : int
@@ -57,6 +57,7 @@ class ByteStreamClassifier(ImageClassifier):
         max_iter: int = 100,
         learning_rate: float = 0.1,
         max_leaf_nodes: int = 15,
+        min_samples_leaf: int = 20,
         C: float = 1.0,
         random_state: int = 0,
     ) -> None:
@@ -64,6 +65,7 @@ class ByteStreamClassifier(ImageClassifier):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
         self.C = C
         self.random_state = random_state
 
@@ -96,6 +98,7 @@ class ByteStreamClassifier(ImageClassifier):
                 max_iter=self.max_iter,
                 learning_rate=self.learning_rate,
                 max_leaf_nodes=self.max_leaf_nodes,
+                min_samples_leaf=self.min_samples_leaf,
                 early_stopping=False,
                 random_state=self.random_state,
             )

@@ -231,7 +231,7 @@ def stream_statistics(stream: npt.NDArray[np.uint8], period: int, chunks: int = 
     for the previous byte. A stream too short to measure gives zeros.
     """
     n = stream.size
-    if n <= max(period, chunks):
+    if n - period < chunks:  # every part needs a byte to compare
         return (0.0,) * 5
     same = stream[period:] == stream[:-period]
     size = same.size

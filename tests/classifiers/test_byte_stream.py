@@ -1,0 +1,71 @@
+"""The byte-stream classifier: learns from the compressed bytes, batches its features, saves safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+
+from imgclass.classifiers import REGISTRY, make_classifier
+from imgclass.classifiers import byte_stream as module
+from imgclass.classifiers.byte_stream import ByteStreamClassifier
+from imgclass.features.byte_stream import FEATURE_NAMES
+
+
+def test_registered() -> None:
+    assert REGISTRY["byte-stream"] is ByteStreamClassifier
+    assert isinstance(make_classifier("byte-stream", model="logistic"), ByteStreamClassifier)
+    assert ByteStreamClassifier.feature_names == FEATURE_NAMES
+
+
+@pytest.mark.parametrize("model", ["hgb", "logistic"])
+def test_separates_drawings_from_photos(model: str, tiny_set: tuple[list[bytes], np.ndarray]) -> None:
+    images, labels = tiny_set
+    clf = ByteStreamClassifier(model=model, min_samples_leaf=2).fit(images[:16], labels[:16])
+    # Eight held-out images: the trees may split on size instead of flatness with 16 training images.
+    assert (clf.predict(images[16:]) == labels[16:]).mean() >= 7 / 8
+    proba = clf.predict_proba(images[16:])
+    assert proba.shape == (8, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert clf.predict_names(images[16:18]) == ["real", "animated"]
+
+
+def test_batched_features_equal_per_image_features(
+    tiny_set: tuple[list[bytes], np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images, _ = tiny_set
+    monkeypatch.setattr(module, "BATCH", 5)  # several batches and a short last one
+    clf = ByteStreamClassifier()
+    features, times = clf.extract_features_timed(images[:12])
+    assert features.shape == (12, len(FEATURE_NAMES)) and times.shape == (12,) and (times >= 0).all()
+    for row, data in zip(features, images[:12], strict=True):
+        assert row.tolist() == list(clf.image_features(data))
+
+
+def test_parameters_are_checked_and_cloneable() -> None:
+    clf = ByteStreamClassifier(max_iter=7, C=0.5)
+    assert clone(clf).get_params()["max_iter"] == 7
+    assert isinstance(clf.make_model(), HistGradientBoostingClassifier)
+    assert isinstance(ByteStreamClassifier(model="logistic").make_model(), Pipeline)
+    with pytest.raises(ValueError, match="model must be one of"):
+        ByteStreamClassifier(model="svm").make_model()
+
+
+def test_bad_input_is_a_value_error(tiny_set: tuple[list[bytes], np.ndarray]) -> None:
+    images, labels = tiny_set
+    clf = ByteStreamClassifier().fit(images, labels)
+    with pytest.raises(ValueError, match="image 1"):
+        clf.predict([images[0], b"not an image"])
+
+
+def test_saved_model_round_trips(tmp_path: Path, tiny_set: tuple[list[bytes], np.ndarray]) -> None:
+    from imgclass.models import load_model, save_model
+
+    images, labels = tiny_set
+    clf = ByteStreamClassifier(min_samples_leaf=2).fit(images, labels)
+    loaded = load_model(save_model(clf, tmp_path / "byte-stream.json"))
+    assert isinstance(loaded, ByteStreamClassifier)
+    assert np.array_equal(loaded.predict_proba(images), clf.predict_proba(images))
