@@ -101,7 +101,7 @@ STREAM_FEATURES: tuple[str, ...] = (
 #: Column names of :func:`byte_stream_features`, header first.
 FEATURE_NAMES: tuple[str, ...] = HEADER_FEATURES + STREAM_FEATURES
 
-_FORMAT_ONE_HOT = {name: tuple(float(name == other) for other in FORMATS) for name in FORMATS}
+_HEADER_INDEX = {name: i for i, name in enumerate(HEADER_FEATURES)}
 
 
 @dataclass(frozen=True)
@@ -198,13 +198,15 @@ def _png_layout(data: bytes) -> StreamLayout:
 def _header_vector(
     fmt: str, width: int, height: int, period: int, header_bytes: int, extra: Mapping[str, float] | None = None
 ) -> tuple[float, ...]:
-    values: dict[str, float] = dict(zip(HEADER_FEATURES, _FORMAT_ONE_HOT[fmt], strict=False))
-    values.update(extra or {})
-    values["log2_width"] = math.log2(width)
-    values["log2_height"] = math.log2(height)
-    values["flat_period"] = period
-    values["log2_header_bytes"] = math.log2(1 + header_bytes)
-    return tuple(float(values.get(name, 0.0)) for name in HEADER_FEATURES)
+    values = [0.0] * len(HEADER_FEATURES)
+    values[_HEADER_INDEX[f"format_{fmt}"]] = 1.0
+    for name, value in (extra or {}).items():
+        values[_HEADER_INDEX[name]] = float(value)
+    values[_HEADER_INDEX["log2_width"]] = math.log2(width)
+    values[_HEADER_INDEX["log2_height"]] = math.log2(height)
+    values[_HEADER_INDEX["flat_period"]] = period
+    values[_HEADER_INDEX["log2_header_bytes"]] = math.log2(1 + header_bytes)
+    return tuple(values)
 
 
 def _period(bits: int | None) -> int:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from imgclass.parsers._bytes import unpack
+from imgclass.parsers._bytes import exact, unpack
 
 #: Segments walked before the first scan at most; real files have about ten.
 MAX_SEGMENTS = 1024
@@ -87,8 +88,7 @@ STANDARD_HUFFMAN: dict[tuple[int, int], tuple[tuple[int, ...], bytes]] = {
 }
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """One marker segment: the marker byte, where its payload starts, and the payload length."""
 
     marker: int
@@ -143,7 +143,7 @@ class HuffmanTable:
                 return length
         return None  # pragma: no cover - symbols has exactly sum(counts) entries
 
-    @property
+    @functools.cached_property
     def is_standard(self) -> bool:
         """Whether it is one of the Annex K example tables (what a non-optimising encoder writes)."""
         return any(
@@ -276,6 +276,10 @@ class JpegInfo:
         )
 
 
+# The segment parsers below are cached on the segment bytes (their results are immutable): photographs
+# from one camera share tables, frame and scan headers even when their EXIF differs.
+
+
 def iter_segments(data: bytes) -> Iterator[Segment]:
     """The marker segments from SOI up to and including the first SOS; ``ValueError`` if malformed.
 
@@ -304,7 +308,9 @@ def iter_segments(data: bytes) -> Iterator[Segment]:
         if marker in _STANDALONE:
             yield Segment(marker, pos, 0)
             continue
-        (length,) = unpack(">H", data, pos)
+        if pos + 2 > n:
+            raise ValueError("jpeg: data ends inside a segment length")
+        length = (data[pos] << 8) | data[pos + 1]
         if length < 2:
             raise ValueError(f"jpeg: segment 0xff{marker:02x} has length {length} < 2")
         if pos + length > n:
@@ -394,6 +400,7 @@ def parse_jpeg(data: bytes) -> JpegInfo:
     raise ValueError("jpeg: no start of scan")  # pragma: no cover - iter_segments ends at SOS or raises
 
 
+@functools.lru_cache(maxsize=64)
 def _parse_sof(body: bytes) -> tuple[int, int, int, tuple[Component, ...]]:
     precision, height, width, count = unpack(">BHHB", body, 0)
     if width == 0 or height == 0:
@@ -401,8 +408,8 @@ def _parse_sof(body: bytes) -> tuple[int, int, int, tuple[Component, ...]]:
     if not 1 <= count <= 4 or len(body) != 6 + 3 * count:
         raise ValueError(f"jpeg: frame header with {count} components has the wrong length")
     components = []
-    for i in range(count):
-        cid, sampling, tq = unpack(">BBB", body, 6 + 3 * i)
+    for i in range(6, 6 + 3 * count, 3):  # the length check above makes every index valid
+        cid, sampling, tq = body[i], body[i + 1], body[i + 2]
         h, v = sampling >> 4, sampling & 0x0F
         if not (1 <= h <= 4 and 1 <= v <= 4) or tq > 3:
             raise ValueError(f"jpeg: component {cid} has invalid sampling {h}x{v} or table {tq}")
@@ -410,42 +417,45 @@ def _parse_sof(body: bytes) -> tuple[int, int, int, tuple[Component, ...]]:
     return precision, height, width, tuple(components)
 
 
-def _parse_dqt(body: bytes) -> list[QuantTable]:
+@functools.lru_cache(maxsize=64)
+def _parse_dqt(body: bytes) -> tuple[QuantTable, ...]:
     tables = []
     pos = 0
     # Each table takes at least 65 bytes, so a 16-bit segment length bounds this loop.
     while pos < len(body):
-        (pq_tq,) = unpack(">B", body, pos)
+        pq_tq = body[pos]
         precision, table_id = pq_tq >> 4, pq_tq & 0x0F
         if precision > 1 or table_id > 3:
             raise ValueError(f"jpeg: invalid quantisation table header 0x{pq_tq:02x}")
-        values = unpack(">64H" if precision else "64B", body, pos + 1)
+        values = unpack(">64H", body, pos + 1) if precision else tuple(exact(body, pos + 1, 64))
         if 0 in values:
             raise ValueError("jpeg: quantisation table holds a zero")
         tables.append(QuantTable(table_id, precision, values))
         pos += 1 + 64 * (precision + 1)
-    return tables
+    return tuple(tables)
 
 
-def _parse_dht(body: bytes) -> list[HuffmanTable]:
+@functools.lru_cache(maxsize=64)
+def _parse_dht(body: bytes) -> tuple[HuffmanTable, ...]:
     tables = []
     pos = 0
     # Each table takes at least 17 bytes, so a 16-bit segment length bounds this loop.
     while pos < len(body):
-        (tc_th,) = unpack(">B", body, pos)
+        tc_th = body[pos]
         table_class, table_id = tc_th >> 4, tc_th & 0x0F
         if table_class > 1 or table_id > 3:
             raise ValueError(f"jpeg: invalid Huffman table header 0x{tc_th:02x}")
-        counts = unpack("16B", body, pos + 1)
+        counts = tuple(exact(body, pos + 1, 16))
         total = sum(counts)
         if total > 256 or pos + 17 + total > len(body):
             raise ValueError("jpeg: Huffman table symbol count does not fit its segment")
         symbols = body[pos + 17 : pos + 17 + total]
         tables.append(HuffmanTable(table_class, table_id, counts, symbols))
         pos += 17 + total
-    return tables
+    return tuple(tables)
 
 
+@functools.lru_cache(maxsize=64)
 def _parse_sos(body: bytes) -> tuple[tuple[int, int, int], ...]:
     (count,) = unpack(">B", body, 0)
     if not 1 <= count <= 4 or len(body) != 4 + 2 * count:
