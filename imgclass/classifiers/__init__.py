@@ -54,6 +54,17 @@ def make_classifier(name: str, **params: Any) -> ImageClassifier:
     return factory(**params)
 
 
+def ready_classifier_names() -> tuple[str, ...]:
+    """Names that :func:`pretrained` serves without fitting: fixed rules and shipped models."""
+    from imgclass.models import shipped_model_path
+
+    return tuple(
+        name
+        for name in REGISTRY
+        if not make_classifier(name).__sklearn_tags__().requires_fit or shipped_model_path(name) is not None
+    )
+
+
 @functools.cache
 def pretrained(name: str) -> ImageClassifier:
     """A classifier ready to predict, shared within the process (treat it as read-only)."""
@@ -92,4 +103,5 @@ __all__ = [
     "classifier_names",
     "make_classifier",
     "pretrained",
+    "ready_classifier_names",
 ]

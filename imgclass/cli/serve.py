@@ -34,7 +34,10 @@ def register(subparsers: Any) -> None:
         "--out", type=Path, default=Path("received"), help="folder to store images in (default: %(default)s)"
     )
     parser.add_argument(
-        "--classifier", action="append", metavar="NAME", help="classifier to run (repeatable; default: all)"
+        "--classifier",
+        action="append",
+        metavar="NAME",
+        help="classifier to run (repeatable; default: the ready ones, shipped models and fixed rules)",
     )
     parser.add_argument("--no-classify", action="store_true", help="store only, classify nothing")
     parser.add_argument(
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--tls-key needs --tls-cert")
     if not args.no_classify:
         # Fitting the models on the bundled reference set can take a minute: say why we are quiet.
-        names = ", ".join(args.classifier) if args.classifier else "all classifiers"
+        names = ", ".join(args.classifier) if args.classifier else "the ready-to-use classifiers"
         print(f"imgclass serve: loading {names}...", file=sys.stderr, flush=True)
     server = ImageServer(
         args.host, args.port, args.out, [] if args.no_classify else args.classifier,

@@ -126,7 +126,8 @@ class ImageServer:
     """Receive images over TCP, store each once, classify it and reply. A context manager.
 
     ``classifiers`` is a list of names for :func:`imgclass.classifiers.pretrained`, a mapping
-    name -> estimator, or ``None`` for every classifier the package ships. An empty list turns
+    name -> estimator, or ``None`` for those ready without fitting
+    (:func:`imgclass.classifiers.ready_classifier_names`: shipped models and fixed rules). An empty list turns
     classification off.
     """
 
@@ -556,7 +557,7 @@ def _resolve_classifiers(spec: ClassifierSpec) -> dict[str, Classifier]:
         return {}
     from imgclass import classifiers as registry
 
-    names = list(registry.CLASSIFIER_NAMES) if spec is None else list(spec)
+    names = list(registry.ready_classifier_names()) if spec is None else list(spec)
     unknown = [n for n in names if n not in registry.CLASSIFIER_NAMES]
     if unknown:
         raise ValueError(f"unknown classifier(s) {unknown}; choose from {list(registry.CLASSIFIER_NAMES)}")
