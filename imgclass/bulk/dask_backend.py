@@ -24,8 +24,11 @@ def _distributed() -> Any:
 
 
 @contextlib.contextmanager
-def dask_client(target: Any, *, workers: int = 1) -> Iterator[Any]:
-    """A ``distributed.Client`` for ``target``: ``"local"``, a scheduler address, or a ``Client``."""
+def dask_client(target: Any, *, workers: int = 1, timeout: str = "10s") -> Iterator[Any]:
+    """A ``distributed.Client`` for ``target``: ``"local"``, a scheduler address, or a ``Client``.
+
+    ``timeout`` bounds the wait for a scheduler at an address to answer.
+    """
     distributed = _distributed()
     if isinstance(target, distributed.Client):
         yield target
@@ -37,7 +40,7 @@ def dask_client(target: Any, *, workers: int = 1) -> Iterator[Any]:
             yield client
         return
     try:
-        client = distributed.Client(target, timeout="10s")
+        client = distributed.Client(target, timeout=timeout)
     except OSError as exc:  # distributed raises OSError (TimeoutError) when nothing answers
         raise ValueError(f"cannot reach the Dask scheduler at {target}: {exc}") from None
     with client:
