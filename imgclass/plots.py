@@ -30,10 +30,11 @@ def metrics_bar_chart(report: Report, *, ax: Any = None) -> Any:
         ax.text(xi - 0.2, 0.02, f"{value:.2f}", ha="center", va="bottom", color="white", fontsize=9)
     ax.axhline(0.5, color="black", lw=0.8, ls=":", label="chance")
     ax.set_xticks(x, names)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.15)  # headroom so the legend sits above the bars, never on them
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("accuracy")
     ax.set_title(f"Real vs animated: n = {report.classifiers[0].n if report.classifiers else 0}")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", ncols=3, fontsize=8, frameon=False)
     return ax.figure
 
 
