@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +10,19 @@ import pytest
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from imgclass.classifiers import REGISTRY, make_classifier
 from imgclass.classifiers import byte_stream as module
 from imgclass.classifiers.byte_stream import ByteStreamClassifier
 from imgclass.features.byte_stream import FEATURE_NAMES
+
+
+@pytest.fixture(autouse=True)
+def one_openmp_thread() -> Iterator[None]:
+    # Boosting 16 images on OpenMP threads that share two busy cores with other jobs spins for seconds.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 def test_registered() -> None:
