@@ -8,8 +8,16 @@ import cv2
 import numpy as np
 import pytest
 import sklearn
+from threadpoolctl import threadpool_limits
 
 SAMPLE_DIR = Path(sklearn.__file__).parent / "datasets" / "images"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread_per_library() -> object:
+    """Tests fit tiny models: OpenMP/BLAS threads only add spin-waiting, badly so on a busy 2-core CI."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 def draw_cartoon(seed: int, size: int = 256) -> np.ndarray:
