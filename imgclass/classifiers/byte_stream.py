@@ -8,6 +8,10 @@ decompression bomb can be reached through this classifier. The main signal is ho
 entropy-coded data repeats with the period of a flat 8x8 block: drawings have flat areas, photographs
 have texture almost everywhere.
 
+The model learns the statistics of the containers it was fitted on: fitted on JPEGs only (the reference
+set), it is at chance on PNG or WEBP files, whose compressed streams look nothing alike. It records the
+formats it saw (``formats_``) and logs a warning when asked about others.
+
 Two learners, chosen by ``model``: gradient boosting (``"hgb"``, the default: best under
 leave-one-source-out cross-validation on the reference set) or a logistic regression on standardised
 features (``"logistic"``, nearly as good, linear and easy to read).
@@ -15,6 +19,7 @@ features (``"logistic"``, nearly as good, linear and easy to read).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any, Final
@@ -28,6 +33,9 @@ from tqdm.auto import tqdm
 
 from imgclass.classifiers.base import FloatArray, ImageClassifier, check_images
 from imgclass.features.byte_stream import FEATURE_NAMES, byte_stream_features
+from imgclass.parsers.container import FORMATS
+
+logger = logging.getLogger(__name__)
 
 MODELS: Final = ("hgb", "logistic")
 #: Images whose features are computed in one call; the per-image time reported is the batch's share.
@@ -90,7 +98,28 @@ class ByteStreamClassifier(ImageClassifier):
                 blocks.append(byte_stream_features(batch))
                 times[start : start + len(batch)] = (time.perf_counter() - began) * 1e3 / len(batch)
                 bar.update(len(batch))
-        return np.concatenate(blocks), times
+        features = np.concatenate(blocks)
+        self._warn_unseen_formats(features)
+        return features, times
+
+    def fit_features(self, features: FloatArray, y: Any) -> ByteStreamClassifier:
+        super().fit_features(features, y)
+        self.formats_ = _formats(features)
+        return self
+
+    def _warn_unseen_formats(self, features: FloatArray) -> None:
+        seen = getattr(self, "formats_", None)
+        if seen is None:
+            return
+        for fmt in _formats(features):
+            if fmt not in seen:
+                count = int(features[:, FEATURE_NAMES.index(f"format_{fmt}")].sum())
+                logger.warning(
+                    "byte-stream was fitted on %s files only; its predictions for %d %s file(s) are unreliable",
+                    "/".join(seen),
+                    count,
+                    fmt,
+                )
 
     def make_model(self) -> Any:
         if self.model == "hgb":
@@ -105,3 +134,8 @@ class ByteStreamClassifier(ImageClassifier):
         if self.model == "logistic":
             return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=5000))
         raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+
+
+def _formats(features: FloatArray) -> tuple[str, ...]:
+    """The containers present among the rows, from the ``format_*`` one-hot columns."""
+    return tuple(fmt for fmt in FORMATS if features[:, FEATURE_NAMES.index(f"format_{fmt}")].any())

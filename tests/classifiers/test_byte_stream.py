@@ -78,3 +78,17 @@ def test_saved_model_round_trips(tmp_path: Path, tiny_set: tuple[list[bytes], np
     loaded = load_model(save_model(clf, tmp_path / "byte-stream.json"))
     assert isinstance(loaded, ByteStreamClassifier)
     assert np.array_equal(loaded.predict_proba(images), clf.predict_proba(images))
+    assert loaded.formats_ == ("jpeg",)
+
+
+def test_warns_about_containers_it_was_not_fitted_on(
+    tiny_set: tuple[list[bytes], np.ndarray], cartoon_png: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    images, labels = tiny_set
+    clf = ByteStreamClassifier(model="logistic").fit(images, labels)
+    assert clf.formats_ == ("jpeg",)
+    with caplog.at_level("WARNING", logger="imgclass.classifiers.byte_stream"):
+        clf.predict(images[:2])
+        assert not caplog.records
+        clf.predict([images[0], cartoon_png])
+    assert "fitted on jpeg files only" in caplog.text and "1 png file" in caplog.text
