@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from imgclass.headers import read_header
+from imgclass.headers import ImageHeader, read_header
 
 #: Default ceiling on width*height, well above any photo and far below what would exhaust memory.
 DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
@@ -29,6 +29,16 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> BGRIma
     Raises :class:`ImageDecodeError` for unknown formats, malformed or truncated files, and
     images whose header declares more than ``max_pixels`` pixels.
     """
+    header = checked_header(data, max_pixels=max_pixels)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ImageDecodeError(f"{header.format} image could not be decoded (corrupt or truncated)")
+    return to_bgr8(image)
+
+
+def checked_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageHeader:
+    """The header of ``data``, refused with :class:`ImageDecodeError` if unknown or over ``max_pixels``."""
     try:
         header = read_header(data)
     except ValueError as exc:
@@ -37,11 +47,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> BGRIma
         raise ImageDecodeError(
             f"{header.format} image of {header.width}x{header.height} pixels exceeds the limit of {max_pixels} pixels"
         )
-    buf = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ImageDecodeError(f"{header.format} image could not be decoded (corrupt or truncated)")
-    return to_bgr8(image)
+    return header
 
 
 def to_bgr8(image: npt.NDArray[np.generic]) -> BGRImage:

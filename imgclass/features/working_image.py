@@ -15,8 +15,7 @@ from typing import Final
 import cv2
 import numpy as np
 
-from imgclass.decode import DEFAULT_MAX_PIXELS, BGRImage, ImageDecodeError, decode_image
-from imgclass.headers import read_header
+from imgclass.decode import DEFAULT_MAX_PIXELS, BGRImage, ImageDecodeError, checked_header, decode_image
 
 #: Longest side of the working image: a 512-pixel JPEG is decoded at a quarter size.
 WORKING_SIDE: Final = 128
@@ -58,14 +57,7 @@ def decode_working(data: bytes, *, side: int = WORKING_SIDE, max_pixels: int = D
     Raises :class:`~imgclass.decode.ImageDecodeError` like :func:`~imgclass.decode.decode_image`,
     including for headers that declare more than ``max_pixels`` pixels.
     """
-    try:
-        header = read_header(data)
-    except ValueError as exc:
-        raise ImageDecodeError(str(exc)) from None
-    if header.pixels > max_pixels:
-        raise ImageDecodeError(
-            f"{header.format} image of {header.width}x{header.height} pixels exceeds the limit of {max_pixels} pixels"
-        )
+    header = checked_header(data, max_pixels=max_pixels)
     if header.format != "jpeg":
         return fit_within(decode_image(data, max_pixels=max_pixels), side)
     factor = reduction_factor(header.width, header.height, side)
