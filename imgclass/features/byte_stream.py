@@ -251,11 +251,16 @@ def stream_statistics(stream: npt.NDArray[np.uint8], period: int, chunks: int = 
     )
 
 
-def histogram_statistics(histograms: npt.NDArray[np.int64]) -> FloatArray:
-    """``(n, 3)``: shares of 0x00 and 0xFF and the entropy (bits per byte) of each row of byte counts."""
-    counts = np.asarray(histograms, dtype=np.int64).reshape(-1, 256)
-    totals = np.maximum(counts.sum(axis=1), 1)
-    return np.column_stack([counts[:, 0] / totals, counts[:, 255] / totals, byte_entropy(counts)])
+def sample_statistics(sample: npt.NDArray[np.uint8]) -> tuple[float, float, float]:
+    """Shares of 0x00 and 0xFF bytes and the entropy (bits per byte) of at most :data:`HISTOGRAM_SAMPLE` bytes."""
+    n = sample.size
+    if n == 0:
+        return 0.0, 0.0, 0.0
+    if n > HISTOGRAM_SAMPLE:
+        raise ValueError(f"a sample holds at most {HISTOGRAM_SAMPLE} bytes, got {n}")
+    counts = np.bincount(sample, minlength=256)
+    # H = log2(N) - sum(c log2 c) / N, with c log2 c looked up: every count is at most N.
+    return float(counts[0]) / n, float(counts[255]) / n, math.log2(n) - float(_C_LOG_C[counts].sum()) / n
 
 
 def byte_entropy(histograms: npt.NDArray[np.int64]) -> FloatArray:
@@ -281,10 +286,9 @@ _C_LOG_C = np.concatenate([[0.0], _COUNTS * np.log2(_COUNTS)])
 def byte_stream_features(images: Sequence[bytes]) -> FloatArray:
     """An ``(n, len(FEATURE_NAMES))`` array for ``n`` encoded images. ``ValueError`` names a bad image.
 
-    Each row depends on its own image only; batching merely shares the entropy computation.
+    Each row depends on its own image only.
     """
     rows: list[tuple[float, ...]] = []
-    histograms = []
     for i, data in enumerate(images):
         try:
             layout = stream_layout(data)
@@ -293,14 +297,9 @@ def byte_stream_features(images: Sequence[bytes]) -> FloatArray:
         stream = np.frombuffer(data, np.uint8, count=layout.end - layout.start, offset=layout.start)
         bits = 8 / max(layout.pixels, 1)
         sizes = (math.log2(1 + len(data)), bits * len(data), bits * stream.size)
-        rows.append(layout.header + sizes + stream_statistics(stream, layout.period))
         sample = stream[:: max(1, stream.size // HISTOGRAM_SAMPLE)][:HISTOGRAM_SAMPLE]
-        histograms.append(np.bincount(sample, minlength=256))
-    out = np.empty((len(rows), len(FEATURE_NAMES)), dtype=np.float64)
-    if rows:
-        out[:, :-3] = rows
-        out[:, -3:] = histogram_statistics(np.stack(histograms))
-    return out
+        rows.append(layout.header + sizes + stream_statistics(stream, layout.period) + sample_statistics(sample))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
 
 
 def image_byte_stream_features(data: bytes) -> FloatArray:

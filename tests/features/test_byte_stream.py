@@ -176,3 +176,15 @@ def test_mutated_files_give_a_finite_row_or_a_value_error(edits: list[tuple[int,
     except ValueError:
         return
     assert np.isfinite(row).all()
+
+
+def test_sample_statistics() -> None:
+    from imgclass.features.byte_stream import HISTOGRAM_SAMPLE, sample_statistics
+
+    assert sample_statistics(np.empty(0, np.uint8)) == (0.0, 0.0, 0.0)
+    zero, ff, entropy = sample_statistics(np.array([0, 255, 7, 7], np.uint8))
+    assert (zero, ff, entropy) == (0.25, 0.25, 1.5)
+    uniform = np.tile(np.arange(256, dtype=np.uint8), HISTOGRAM_SAMPLE // 256)
+    assert sample_statistics(uniform)[2] == pytest.approx(8.0)
+    with pytest.raises(ValueError, match="at most"):
+        sample_statistics(np.zeros(HISTOGRAM_SAMPLE + 1, np.uint8))
