@@ -43,7 +43,7 @@ import psutil
 
 from imgclass.bulk import BulkResult, classify_paths, process_pool
 from imgclass.bulk.dask_backend import local_cluster, quiet_dask_logs
-from imgclass.bulk.worker import clear_cache
+from imgclass.bulk.worker import clear_cache, keep_freed_memory
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bulk.json"
 REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference"
@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.images, args.rounds = 240, 1
 
+    keep_freed_memory()  # "1 worker" runs in this process, as the command line's --workers 1 does
     sources = source_images()
     print(f"{args.images} images (hard links to {len(sources)} files), {args.rounds} round(s), {args.classifier}")
     load_before = os.getloadavg()

@@ -8,10 +8,12 @@ file identity (device, inode, size, modification time), so a list that names the
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import math
 import os
 import stat
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -76,11 +78,35 @@ def start_worker(spec: ClassifierSpec) -> None:
     global _worker_started
     if not _worker_started:
         cv2.setNumThreads(1)
+        keep_freed_memory()
         _worker_started = True
     resolve(spec)
 
 
 _worker_started = False
+
+#: glibc ``mallopt`` parameters (malloc.h) and the values :func:`keep_freed_memory` sets.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+TRIM_THRESHOLD = 128 << 20
+MMAP_THRESHOLD = 32 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc keep freed heap memory for reuse instead of returning it to the OS after every image.
+
+    A pixel classifier allocates and frees tens of MB of temporaries per image. glibc's defaults (and
+    Dask's worker environment, ``MALLOC_TRIM_THRESHOLD_=65536``) hand that memory back each time, so the
+    next image page-faults it all in again: for ``colour-count`` a third of the CPU time went to the
+    kernel. Keeping up to 128 MB of free heap, and serving blocks up to 32 MB from it, removes that
+    without raising the peak. Returns whether it applied (glibc only; elsewhere it does nothing).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
 def classify_file(

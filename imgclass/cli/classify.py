@@ -85,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         quiet_dask_logs()
     workers = args.workers or ((os.cpu_count() or 1) if args.dask == "local" else 1)
 
+    if workers == 1 and not args.dask:
+        from imgclass.bulk.worker import keep_freed_memory
+
+        keep_freed_memory()  # this process is the worker (the engine does it in pool and Dask workers)
     if args.out:
         writer, done = open_output(args.out, resume=args.resume, overwrite=args.overwrite, classifier=spec.label)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from imgclass.bulk.spec import ClassifierSpec, EstimatorSpec, as_spec
-from imgclass.bulk.worker import ChunkOptions, classify_chunk, classify_file, clear_cache
+from imgclass.bulk.worker import ChunkOptions, classify_chunk, classify_file, clear_cache, keep_freed_memory
 from imgclass.classifiers import pretrained
 
 COLOUR = ClassifierSpec("colour-count")
@@ -136,3 +137,8 @@ def test_spec_checks() -> None:
         as_spec(42)
     assert as_spec() == ClassifierSpec("colour-count")
     assert ClassifierSpec(name=None, model="/models/combined.joblib").label == "combined.joblib"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_workers_keep_freed_memory_for_reuse() -> None:
+    assert keep_freed_memory()
