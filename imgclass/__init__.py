@@ -30,6 +30,8 @@ _EXPORTS: dict[str, str] = {
     "Report": "imgclass.evaluation",
     "normalise_image": "imgclass.prepare",
     "prepare_folder": "imgclass.prepare",
+    "classify_paths": "imgclass.bulk",
+    "BulkResult": "imgclass.bulk",
 }
 
 __all__ = ["__version__", *_EXPORTS]
