@@ -28,12 +28,27 @@ UNKNOWN_SOURCE = "unknown"
 
 @dataclass(frozen=True)
 class Record:
-    """One image: its encoded bytes, its label (0 real, 1 animated), its source and where it came from."""
+    """One image: its encoded bytes, its label (0 real, 1 animated), its source and where it came from.
+
+    ``domain`` is the kind of image (``"bw_drawing"``, ``"people"``, ...) for leave-one-domain-out
+    evaluation; without a manifest saying otherwise it is the source. ``group`` ties an image to its
+    derived views (crops, greyscale copies, re-encodings) so no split puts them on both sides; without a
+    manifest every image is its own group.
+    """
 
     data: bytes
     label: int
     source: str
     path: Path
+    domain: str = ""
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        # Frozen: fill the documented defaults through object.__setattr__.
+        if not self.domain:
+            object.__setattr__(self, "domain", self.source)
+        if not self.group:
+            object.__setattr__(self, "group", str(self.path))
 
     @property
     def label_name(self) -> str:
@@ -70,6 +85,14 @@ class Dataset:
     @property
     def sources(self) -> npt.NDArray[np.str_]:
         return np.array([r.source for r in self.records], dtype=str)
+
+    @property
+    def domains(self) -> npt.NDArray[np.str_]:
+        return np.array([r.domain for r in self.records], dtype=str)
+
+    @property
+    def groups(self) -> npt.NDArray[np.str_]:
+        return np.array([r.group for r in self.records], dtype=str)
 
     @property
     def names(self) -> list[str]:
