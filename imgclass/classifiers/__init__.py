@@ -19,6 +19,7 @@ from imgclass.classifiers.byte_onehot import ByteOneHotClassifier
 from imgclass.classifiers.byte_stream import ByteStreamClassifier
 from imgclass.classifiers.colour_count import ColourCountClassifier
 from imgclass.classifiers.combined import CombinedClassifier
+from imgclass.classifiers.fast import FastClassifier
 from imgclass.classifiers.threshold import ThresholdClassifier
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ REGISTRY: dict[str, Callable[..., ImageClassifier]] = {
     "byte-onehot": ByteOneHotClassifier,
     "bilateral": BilateralClassifier,
     "colour-count": ColourCountClassifier,
+    "fast": FastClassifier,
     "combined": CombinedClassifier,
     "byte-stream": ByteStreamClassifier,
 }
@@ -97,6 +99,7 @@ __all__ = [
     "ByteStreamClassifier",
     "ColourCountClassifier",
     "CombinedClassifier",
+    "FastClassifier",
     "ImageClassifier",
     "ThresholdClassifier",
     "check_images",

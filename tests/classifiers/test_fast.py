@@ -3,17 +3,17 @@ import pytest
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 
-from imgclass.classifiers.combined import COMBINED_FEATURES, CombinedClassifier, combined_features
+from imgclass.classifiers.fast import FAST_FEATURES, FastClassifier, fast_features
 
 FAST = {"max_iter": 20, "min_samples_leaf": 2, "calibration_folds": 3}
 
 
 def test_features_are_named_and_finite(tiny_set: tuple[list[bytes], np.ndarray]) -> None:
     images, _ = tiny_set
-    features = CombinedClassifier().extract_features(images[:4])
-    assert features.shape == (4, len(COMBINED_FEATURES)) == (4, len(CombinedClassifier.feature_names))
+    features = FastClassifier().extract_features(images[:4])
+    assert features.shape == (4, len(FAST_FEATURES)) == (4, len(FastClassifier.feature_names))
     assert np.isfinite(features).all()
-    assert len(set(COMBINED_FEATURES)) == len(COMBINED_FEATURES)
+    assert len(set(FAST_FEATURES)) == len(FAST_FEATURES)
 
 
 def test_features_barely_move_when_the_image_is_saved_at_half_size(china_jpeg: bytes) -> None:
@@ -25,8 +25,8 @@ def test_features_barely_move_when_the_image_is_saved_at_half_size(china_jpeg: b
     half = cv2.resize(full, (full.shape[1] // 2, full.shape[0] // 2), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", half, [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert ok
-    a, b = np.array(combined_features(china_jpeg)), np.array(combined_features(buf.tobytes()))
-    shares = [i for i, name in enumerate(COMBINED_FEATURES) if "share" in name]
+    a, b = np.array(fast_features(china_jpeg)), np.array(fast_features(buf.tobytes()))
+    shares = [i for i, name in enumerate(FAST_FEATURES) if "share" in name]
     assert np.abs(a[shares] - b[shares]).max() < 0.1
 
 
@@ -34,7 +34,7 @@ def test_separates_drawings_from_photos_with_calibrated_probabilities(
     tiny_set: tuple[list[bytes], np.ndarray],
 ) -> None:
     images, labels = tiny_set
-    clf = CombinedClassifier(**FAST).fit(images[:16], labels[:16])
+    clf = FastClassifier(**FAST).fit(images[:16], labels[:16])
     assert isinstance(clf.model_, CalibratedClassifierCV)
     assert clf.predict(images[16:]).tolist() == labels[16:].tolist()
     proba = clf.predict_proba(images[16:])
@@ -44,10 +44,10 @@ def test_separates_drawings_from_photos_with_calibrated_probabilities(
 
 
 def test_parameters_are_checked_and_cloneable() -> None:
-    clf = CombinedClassifier(max_iter=7, calibration="isotonic")
+    clf = FastClassifier(max_iter=7, calibration="isotonic")
     assert clone(clf).get_params()["max_iter"] == 7
     assert clf.make_model().method == "isotonic"
     with pytest.raises(ValueError, match="calibration must be"):
-        CombinedClassifier(calibration="platt").make_model()
+        FastClassifier(calibration="platt").make_model()
     with pytest.raises(ValueError, match="calibration_folds"):
-        CombinedClassifier(calibration_folds=1).make_model()
+        FastClassifier(calibration_folds=1).make_model()

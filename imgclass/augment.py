@@ -1,0 +1,151 @@
+"""Training augmentations: what users' files go through before they reach a classifier.
+
+A file that was shared, re-uploaded, shrunk, cropped or screenshotted shows the same content in other
+pixels and other bytes. Training on such copies teaches a classifier that none of that is the class.
+Each copy is one :class:`Augmentation`, drawn from a seeded generator (:func:`draw_augmentation`) and
+applied to decoded pixels (:func:`apply_augmentation`), in this order:
+
+* crop: keep 55-95% of each side at a random place;
+* downscale: 35-90% of the size, area-averaged (never below 48 pixels a side);
+* greyscale: the image as a black-and-white print or a greyscale photo would show it;
+* screenshot: shown at 60-100% with bilinear interpolation in a window with a grey margin and title bar;
+* re-encode: JPEG at quality 40-95, lossless PNG, or WEBP at quality 40-95.
+
+Copy ``k`` of image ``i`` draws from ``numpy.random.default_rng([seed, i, k])``, so a copy does not
+depend on the order or number of the other images, and the same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from imgclass.decode import BGRImage, decode_image
+
+Encoding = Literal["jpeg", "png", "webp"]
+ENCODINGS: Final[tuple[Encoding, ...]] = ("jpeg", "png", "webp")
+#: Chance of each step, and of each encoding.
+P_CROP: Final = 0.4
+P_DOWNSCALE: Final = 0.4
+P_GREY: Final = 0.2
+P_SCREENSHOT: Final = 0.15
+P_ENCODING: Final = (0.6, 0.2, 0.2)
+QUALITY_RANGE: Final = (40, 95)
+MIN_SIDE: Final = 48
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """One augmented copy: each step's parameter, or ``None`` where the step is skipped."""
+
+    crop: tuple[float, float, float, float] | None = None  # kept width, kept height, left, top (shares)
+    scale: float | None = None
+    grey: bool = False
+    screenshot: tuple[float, int, int] | None = None  # scale shown, margin, background grey level
+    encoding: Encoding = "jpeg"
+    quality: int = 90
+
+
+def draw_augmentation(rng: np.random.Generator) -> Augmentation:
+    """A random :class:`Augmentation` (the same generator state gives the same one)."""
+    crop = None
+    if rng.random() < P_CROP:
+        keep_w, keep_h = rng.uniform(0.55, 0.95, size=2)
+        crop = (float(keep_w), float(keep_h), float(rng.random()), float(rng.random()))
+    scale = float(rng.uniform(0.35, 0.9)) if rng.random() < P_DOWNSCALE else None
+    grey = bool(rng.random() < P_GREY)
+    screenshot = None
+    if rng.random() < P_SCREENSHOT:
+        screenshot = (float(rng.uniform(0.6, 1.0)), int(rng.integers(4, 33)), int(rng.integers(200, 256)))
+    encoding = ENCODINGS[int(rng.choice(len(ENCODINGS), p=P_ENCODING))]
+    quality = int(rng.integers(QUALITY_RANGE[0], QUALITY_RANGE[1] + 1))
+    return Augmentation(crop, scale, grey, screenshot, encoding, quality)
+
+
+def _resized(image: BGRImage, scale: float, interpolation: int) -> BGRImage:
+    height, width = image.shape[:2]
+    # Never shrink below MIN_SIDE (nor enlarge what is already smaller).
+    scale = max(scale, min(1.0, MIN_SIDE / max(1, min(height, width))))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.ascontiguousarray(cv2.resize(image, size, interpolation=interpolation))
+
+
+def _framed(image: BGRImage, scale: float, margin: int, grey: int) -> BGRImage:
+    shown = _resized(image, scale, cv2.INTER_LINEAR)
+    height, width = shown.shape[:2]
+    title = 24
+    canvas = np.full((title + 2 * margin + height, 2 * margin + width, 3), grey, dtype=np.uint8)
+    canvas[:title] = max(0, grey - 20)
+    cv2.putText(canvas, "image - Viewer", (8, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (40, 40, 40), 1, cv2.LINE_AA)
+    canvas[title + margin : title + margin + height, margin : margin + width] = shown
+    return canvas
+
+
+def encode(image: BGRImage, encoding: Encoding, quality: int = 90) -> bytes:
+    """``image`` written as ``encoding`` (``quality`` is used by JPEG and WEBP)."""
+    if encoding == "jpeg":
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    elif encoding == "webp":
+        ok, buf = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, int(quality)])
+    elif encoding == "png":
+        ok, buf = cv2.imencode(".png", image)
+    else:
+        raise ValueError(f"unknown encoding {encoding!r}; choose from {', '.join(ENCODINGS)}")
+    if not ok:
+        raise ValueError(f"OpenCV could not encode an image as {encoding}")
+    return bytes(buf)
+
+
+def apply_augmentation(image: BGRImage, augmentation: Augmentation) -> bytes:
+    """The encoded bytes of ``image`` (BGR ``uint8``) after each step of ``augmentation``."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 BGR image, got {image.shape} {image.dtype}")
+    out = image
+    if augmentation.crop is not None:
+        keep_w, keep_h, left, top = augmentation.crop
+        height, width = out.shape[:2]
+        w, h = max(1, round(width * keep_w)), max(1, round(height * keep_h))
+        x, y = round((width - w) * left), round((height - h) * top)
+        out = np.ascontiguousarray(out[y : y + h, x : x + w])
+    if augmentation.scale is not None:
+        out = _resized(out, augmentation.scale, cv2.INTER_AREA)
+    if augmentation.grey:
+        out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    if augmentation.screenshot is not None:
+        out = _framed(out, *augmentation.screenshot)
+    return encode(out, augmentation.encoding, augmentation.quality)
+
+
+def augment_bytes(data: bytes, rng: np.random.Generator) -> bytes:
+    """One augmented copy of encoded image ``data``."""
+    return apply_augmentation(decode_image(data), draw_augmentation(rng))
+
+
+def augment_dataset(
+    images: Sequence[bytes], labels: Any, *, copies: int = 1, seed: int = 0
+) -> tuple[list[bytes], npt.NDArray[np.int64]]:
+    """The images followed by ``copies`` augmented copies of each (in order), with their labels."""
+    if copies < 0:
+        raise ValueError(f"copies must be >= 0, got {copies}")
+    y = np.asarray(labels, dtype=np.int64)
+    if y.shape != (len(images),):
+        raise ValueError(f"got {len(images)} images but {y.size} labels")
+    out = list(images)
+    for k in range(copies):
+        out += [augment_bytes(data, np.random.default_rng([seed, i, k])) for i, data in enumerate(images)]
+    return out, np.tile(y, copies + 1)
+
+
+__all__ = [
+    "Augmentation",
+    "apply_augmentation",
+    "augment_bytes",
+    "augment_dataset",
+    "draw_augmentation",
+    "encode",
+]
