@@ -64,7 +64,7 @@ class CombinedClassifier(ImageClassifier):
         side: int = WORKING_SIDE,
         colour_side: int = COLOUR_SIDE,
         embedding_side: int = COMBINED_EMBEDDING_SIDE,
-        hand_weight: float = 3.0,
+        hand_weight: float = 10.0,
         C: float = 0.01,
         calibration_folds: int = 5,
         augment: int = 0,

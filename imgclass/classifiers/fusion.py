@@ -43,7 +43,7 @@ class FusionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         n_hand: int = 0,
-        hand_weight: float = 3.0,
+        hand_weight: float = 10.0,
         C: float = 0.01,
         calibration_folds: int = 5,
         max_iter: int = 2000,
