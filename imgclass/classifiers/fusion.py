@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 FloatArray = npt.NDArray[np.float64]
@@ -59,6 +60,7 @@ class FusionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def fit(self, X: Any, y: Any) -> FusionModel:
         X, y = validate_data(self, X, y)
+        check_classification_targets(y)
         if not 0 <= int(self.n_hand) <= X.shape[1]:
             raise ValueError(f"n_hand must be between 0 and {X.shape[1]}, got {self.n_hand}")
         if not float(self.hand_weight) > 0:
@@ -66,13 +68,22 @@ class FusionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         folds = int(self.calibration_folds)
         if folds == 1 or folds < 0:
             raise ValueError(f"calibration_folds must be 0 (off) or >= 2, got {folds}")
-        self.classes_ = np.unique(y)
+        self.classes_, counts = np.unique(y, return_counts=True)
+        if self.classes_.size != 2:
+            raise ValueError(f"Only binary classification is supported. Got {self.classes_.size} classes.")
+        # Too few images of a class for the calibration folds: calibrate on as many as there are.
+        folds = min(folds, int(counts.min())) if folds else 0
         self.scaler_ = StandardScaler().fit(X)
         self.weights_ = np.ones(X.shape[1])
         self.weights_[: int(self.n_hand)] = float(self.hand_weight)
         linear = LogisticRegression(C=float(self.C), max_iter=int(self.max_iter))
-        model = linear if folds == 0 else CalibratedClassifierCV(linear, method="sigmoid", cv=folds, ensemble=False)
-        self.model_ = model.fit(self._weighted(X), y)
+        if folds < 2:
+            self.model_ = linear.fit(self._weighted(X), y)
+            self.n_iter_ = linear.n_iter_
+        else:
+            calibrated = CalibratedClassifierCV(linear, method="sigmoid", cv=folds, ensemble=False)
+            self.model_ = calibrated.fit(self._weighted(X), y)
+            self.n_iter_ = self.model_.calibrated_classifiers_[0].estimator.n_iter_
         return self
 
     def predict_proba(self, X: Any) -> FloatArray:
@@ -85,8 +96,9 @@ class FusionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         p = np.clip(self.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
         return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
 
-    def predict(self, X: Any) -> npt.NDArray[np.int64]:
-        return np.asarray(self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)], dtype=np.int64)
+    def predict(self, X: Any) -> Any:
+        animated = self.predict_proba(X)[:, 1] > 0.5
+        return self.classes_[animated.astype(int)]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from imgclass.classifiers import make_classifier
-from imgclass.classifiers.combined import CombinedClassifier
+from imgclass.classifiers.fast import FastClassifier
 from imgclass.models import (
     describe_training,
     load_model,
@@ -23,13 +23,13 @@ FAST = {"max_iter": 15, "min_samples_leaf": 2, "calibration_folds": 3}
 
 
 @pytest.fixture(scope="module")
-def fitted(tiny_set: tuple[list[bytes], np.ndarray]) -> CombinedClassifier:
+def fitted(tiny_set: tuple[list[bytes], np.ndarray]) -> FastClassifier:
     images, labels = tiny_set
-    return CombinedClassifier(**FAST).fit(images, labels)
+    return FastClassifier(**FAST).fit(images, labels)
 
 
 @pytest.fixture
-def saved(tmp_path: Path, fitted: CombinedClassifier, tiny_set: tuple[list[bytes], np.ndarray]) -> Path:
+def saved(tmp_path: Path, fitted: FastClassifier, tiny_set: tuple[list[bytes], np.ndarray]) -> Path:
     images, labels = tiny_set
     return save_model(fitted, tmp_path / "m.json", training=describe_training(images, labels))
 
@@ -60,15 +60,15 @@ def rewrite_payload(path: Path, change) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_round_trip_predicts_the_same(
-    saved: Path, fitted: CombinedClassifier, tiny_set: tuple[list[bytes], np.ndarray]
+    saved: Path, fitted: FastClassifier, tiny_set: tuple[list[bytes], np.ndarray]
 ) -> None:
     images, labels = tiny_set
     loaded = load_model(saved)
-    assert isinstance(loaded, CombinedClassifier) and loaded.get_params() == fitted.get_params()
+    assert isinstance(loaded, FastClassifier) and loaded.get_params() == fitted.get_params()
     assert np.array_equal(loaded.predict_proba(images), fitted.predict_proba(images))
     info = read_model_info(saved)
-    assert info["classifier"] == "combined" and info["format_version"] == 1
-    assert info["feature_names"] == list(CombinedClassifier.feature_names)
+    assert info["classifier"] == "fast" and info["format_version"] == 1
+    assert info["feature_names"] == list(FastClassifier.feature_names)
     assert info["training"]["n_images"] == 24 and info["training"]["sha256"] == training_fingerprint(images, labels)
     assert {"imgclass", "scikit-learn", "skops"} <= set(info["versions"])
     assert "payload" not in info and saved.stat().st_size < 1_000_000
@@ -90,9 +90,9 @@ def test_fingerprint_ignores_order_but_not_labels() -> None:
 
 def test_unfitted_or_unregistered_classifiers_are_not_saved(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not fitted"):
-        save_model(CombinedClassifier(), tmp_path / "m.json")
+        save_model(FastClassifier(), tmp_path / "m.json")
 
-    class Custom(CombinedClassifier):
+    class Custom(FastClassifier):
         pass
 
     with pytest.raises(ValueError, match="not a registered"):
@@ -165,7 +165,7 @@ def test_bad_json_and_missing_files_are_refused(tmp_path: Path, saved: Path) -> 
         load_model(tmp_path / "list.json")
 
 
-@pytest.mark.parametrize("name", ["combined", "byte-stream"])
+@pytest.mark.parametrize("name", ["fast", "combined", "byte-stream"])
 def test_shipped_models_load(name: str) -> None:
     assert shipped_model_path("no-such-classifier") is None
     path = shipped_model_path(name)

@@ -1,0 +1,53 @@
+import cv2
+import numpy as np
+import pytest
+
+from imgclass.augment import Augmentation, apply_augmentation, augment_bytes, augment_dataset, draw_augmentation
+from imgclass.decode import decode_image
+from imgclass.headers import read_header
+from tests.conftest import draw_cartoon, encode, noisy_photo
+
+
+def test_same_seed_same_bytes_and_copies_do_not_depend_on_the_others() -> None:
+    images = [encode(noisy_photo(i), ".jpg", cv2.IMWRITE_JPEG_QUALITY, 90) for i in range(3)]
+    a, labels = augment_dataset(images, [0, 1, 0], copies=2, seed=5)
+    b, _ = augment_dataset(images, [0, 1, 0], copies=2, seed=5)
+    assert a == b and len(a) == 9 and labels.tolist() == [0, 1, 0] * 3 and a[:3] == images
+    assert augment_bytes(images[1], np.random.default_rng([5, 1, 0])) == a[4]
+    assert augment_dataset(images, [0, 1, 0], copies=1, seed=6)[0][3:] != a[3:6]
+
+
+def test_every_step_does_what_it_says() -> None:
+    image = draw_cartoon(3, size=200)
+    cropped = decode_image(apply_augmentation(image, Augmentation(crop=(0.5, 0.75, 0.0, 1.0), encoding="png")))
+    assert cropped.shape == (150, 100, 3) and np.array_equal(cropped, image[50:, :100])
+    small = decode_image(apply_augmentation(image, Augmentation(scale=0.5, encoding="png")))
+    assert small.shape == (100, 100, 3)
+    tiny = decode_image(apply_augmentation(image, Augmentation(scale=0.01, encoding="png")))
+    assert min(tiny.shape[:2]) == 48  # never below MIN_SIDE
+    grey = decode_image(apply_augmentation(image, Augmentation(grey=True, encoding="png")))
+    assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1], grey[..., 2])
+    shot = decode_image(apply_augmentation(image, Augmentation(screenshot=(1.0, 10, 230), encoding="png")))
+    assert shot.shape == (24 + 20 + 200, 220, 3) and (shot[30, 2] == 230).all()
+    for encoding, name in (("jpeg", "jpeg"), ("png", "png"), ("webp", "webp")):
+        data = apply_augmentation(image, Augmentation(encoding=encoding, quality=50))  # type: ignore[arg-type]
+        assert read_header(data).format == name
+
+
+def test_drawn_augmentations_cover_every_step() -> None:
+    drawn = [draw_augmentation(np.random.default_rng([0, i])) for i in range(300)]
+    assert {a.encoding for a in drawn} == {"jpeg", "png", "webp"}
+    assert all(40 <= a.quality <= 95 for a in drawn)
+    for field in ("crop", "scale", "screenshot"):
+        share = np.mean([getattr(a, field) is not None for a in drawn])
+        assert 0.05 < share < 0.6
+    assert 0.05 < np.mean([a.grey for a in drawn]) < 0.4
+
+
+def test_bad_input_is_refused() -> None:
+    with pytest.raises(ValueError, match="copies"):
+        augment_dataset([b"x"], [0], copies=-1)
+    with pytest.raises(ValueError, match="labels"):
+        augment_dataset([b"x", b"y"], [0], copies=1)
+    with pytest.raises(ValueError, match="uint8"):
+        apply_augmentation(np.zeros((4, 4), np.uint8), Augmentation())
