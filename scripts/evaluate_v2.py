@@ -44,13 +44,13 @@ from typing import Any
 import cv2
 import numpy as np
 from sklearn.base import clone
-from sklearn.metrics import balanced_accuracy_score
 
 from imgclass.augment import augment_bytes
 from imgclass.classifiers import make_classifier
 from imgclass.classifiers.fast import FAST_FEATURES
 from imgclass.classifiers.fusion import FusionModel
 from imgclass.data import load_dataset, reference_dir
+from imgclass.exploration.domain_shift import domain_folds, domain_score
 from imgclass.labels import encode_labels
 from imgclass.robustness import TRANSFORMS, reencode_all
 
@@ -103,12 +103,7 @@ def byte_features(images: list[bytes]) -> np.ndarray:
 
 def fold_masks(data: Data) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(domain, train mask, test mask) per domain, content groups of the test domain kept out of training."""
-    folds = []
-    for domain in sorted(set(data.domains.tolist())):
-        test = data.domains == domain
-        train = ~test & ~np.isin(data.groups, np.unique(data.groups[test]))
-        folds.append((domain, train, test))
-    return folds
+    return domain_folds(data.domains, data.groups)
 
 
 def models() -> dict[str, Any]:
@@ -121,10 +116,7 @@ def models() -> dict[str, Any]:
 
 
 def score(y: np.ndarray, p: np.ndarray) -> float:
-    predicted = p > 0.5
-    if np.unique(y).size == 2:
-        return float(balanced_accuracy_score(y, predicted))
-    return float((predicted == y.astype(bool)).mean())
+    return domain_score(y, p)
 
 
 def evaluate(data: Data, features: dict[str, np.ndarray], augmented: list[dict[str, np.ndarray]]) -> dict[str, Any]:
