@@ -1,4 +1,4 @@
-"""The reduced working image the ``combined`` features are computed on, decoded as cheaply as possible.
+"""The reduced working image the ``fast`` features (and ``combined``'s embedding) are read from, decoded cheaply.
 
 Cheap features are only cheap if the decode is: a JPEG is decoded straight at 1/2, 1/4 or 1/8 size
 (libjpeg's DCT scaling, ``cv2.IMREAD_REDUCED_COLOR_*``), which skips most of the inverse DCT and all
