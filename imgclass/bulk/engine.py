@@ -18,10 +18,12 @@ import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
+from imgclass.bulk.main_guard import unguarded_main_hint
 from imgclass.bulk.paths import PathInput, expand_paths, skip_done
 from imgclass.bulk.results import BulkResult
 from imgclass.bulk.spec import ClassifierSpec, as_spec
@@ -173,9 +175,15 @@ def _run(
         _backend(spec, options, workers, dask, executor) as (submit, capacity),
         tqdm(desc=f"classify ({spec.label})", unit="img", disable=not progress, smoothing=0.1) as bar,
     ):
-        for results in run_ordered(submit, chunks(stream, chunk_size), in_flight or capacity):
-            bar.update(len(results))
-            yield results
+        try:
+            for results in run_ordered(submit, chunks(stream, chunk_size), in_flight or capacity):
+                bar.update(len(results))
+                yield results
+        except BrokenProcessPool as exc:
+            hint = unguarded_main_hint()
+            if hint is None:
+                raise
+            raise BrokenProcessPool(f"{exc} {hint}") from exc
 
 
 def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
