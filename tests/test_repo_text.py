@@ -73,6 +73,8 @@ def test_install_hint_patterns(line: str, bad: bool) -> None:
 def test_no_install_hint_names_the_unrelated_project() -> None:
     found = []
     for path in text_files():
+        if path == Path(__file__).resolve():
+            continue  # this file holds the bad examples on purpose
         for number, line in enumerate(readable_text(path).splitlines(), 1):
             if BARE_INSTALL.search(line) or BARE_EXTRA.search(line):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
@@ -134,3 +136,22 @@ def test_notebook_count_pattern() -> None:
     assert NOTEBOOK_COUNT.search("Six notebooks take the claims")
     assert NOTEBOOK_COUNT.search("all 7 notebooks run")
     assert not NOTEBOOK_COUNT.search("The notebooks take the claims")
+
+
+#: "`combined` 181 KB": a shipped model's size as the README states it.
+MODEL_SIZE = re.compile(r"`([a-z][a-z0-9-]*)`\s*\n?\s*([\d,.]+)\s*KB")
+
+
+def test_readme_model_sizes_match_the_files() -> None:
+    readme = (ROOT / "README.md").read_text()
+    checked = 0
+    for name, stated in MODEL_SIZE.findall(readme):
+        model = ROOT / "imgclass" / "models" / f"{name}.json"
+        if not model.exists():
+            continue
+        actual = model.stat().st_size / 1000
+        assert abs(float(stated.replace(",", "")) - actual) <= 0.05 * actual, (
+            f"the README says `{name}` is {stated} KB; imgclass/models/{name}.json is {actual:.0f} KB"
+        )
+        checked += 1
+    assert checked, "the README no longer states a shipped model's size as `name` N KB"
