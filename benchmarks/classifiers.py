@@ -36,6 +36,10 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
+from _requires import require  # noqa: E402
+
+require(["numpy", "cv2", "sklearn", "imgclass"])  # the core package: say so before anything starts
+
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
@@ -51,8 +55,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from imgclass import __version__  # noqa: E402
-from imgclass.classifiers import classifier_names, pretrained  # noqa: E402
+from imgclass.classifiers import classifier_names  # noqa: E402
 from imgclass.data import load_dataset  # noqa: E402
+from imgclass.ready import pretrained  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "classifiers.json"
 
@@ -106,7 +111,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = "1"
 import cv2
 cv2.setNumThreads(1)
-from imgclass.classifiers import pretrained
+from imgclass.ready import pretrained
 from imgclass.data import load_dataset
 from imgclass.decode import decode_image
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Leave-one-domain-out: `fast`, the embedding alone, the fused `combined`, a cascade, and `byte-stream`.
 
-    OMP_NUM_THREADS=1 python scripts/evaluate_v2.py [--data /work/cache/imgclass-v2] [--augment 1]
-        [--robustness] [--out benchmarks/results/evaluate_v2.md] [--cache features.npz]
+    OMP_NUM_THREADS=1 python scripts/evaluate_v2.py [--data V2_DIR] [--augment 1]
+        [--robustness] [--out docs/domain-shift/v2.md] [--cache features.npz]
 
 Data: a folder-per-class set with a ``manifest.csv`` (reference set v2: columns ``path``, ``label``,
 ``domain`` and, where present, ``group``; a derived view shares its original's group). Without
