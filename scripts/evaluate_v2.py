@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import logging
 import sys
@@ -46,6 +47,7 @@ from typing import Any
 import cv2
 import numpy as np
 from sklearn.base import clone
+from sklearn.model_selection import StratifiedGroupKFold
 
 from imgclass.augment import augment_bytes
 from imgclass.classifiers import make_classifier
@@ -60,6 +62,10 @@ logger = logging.getLogger("evaluate_v2")
 V2_DEFAULT = Path("/work/cache/imgclass-v2")
 N_HAND = len(FAST_FEATURES)
 CASCADE_SURE = 0.1
+PROTOCOLS = {
+    "domain": "Leave-one-domain-out",
+    "group": "5-fold cross-validation by content group (every domain in training)",
+}
 #: Variants trained with the augmented copies (as `combined` ships); `fast` and `byte-stream` ship without.
 AUGMENTED = frozenset({"embedding", "combined"})
 
@@ -105,9 +111,17 @@ def byte_features(images: list[bytes]) -> np.ndarray:
     return make_classifier("byte-stream").extract_features(images)
 
 
-def fold_masks(data: Data) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(domain, train mask, test mask) per domain, content groups of the test domain kept out of training."""
-    return domain_folds(data.domains, data.groups)
+def fold_masks(data: Data, protocol: str = "domain") -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(fold name, train mask, test mask): one fold per domain, or 5 stratified folds of content groups."""
+    if protocol == "domain":
+        return domain_folds(data.domains, data.groups)
+    splitter = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
+    folds = []
+    for i, (train, test) in enumerate(splitter.split(data.labels, data.labels, data.groups)):
+        train_mask, test_mask = np.zeros(len(data.labels), bool), np.zeros(len(data.labels), bool)
+        train_mask[train], test_mask[test] = True, True
+        folds.append((f"group fold {i}", train_mask, test_mask))
+    return folds
 
 
 def models() -> dict[str, Any]:
@@ -123,7 +137,9 @@ def score(y: np.ndarray, p: np.ndarray) -> float:
     return domain_score(y, p)
 
 
-def evaluate(data: Data, features: dict[str, np.ndarray], augmented: list[dict[str, np.ndarray]]) -> dict[str, Any]:
+def evaluate(
+    data: Data, features: dict[str, np.ndarray], augmented: list[dict[str, np.ndarray]], protocol: str = "domain"
+) -> dict[str, Any]:
     """Out-of-domain probabilities of every variant (and of every robustness transform)."""
     n = len(data.images)
     variants = [*models(), "cascade", "byte-stream"]
@@ -132,7 +148,7 @@ def evaluate(data: Data, features: dict[str, np.ndarray], augmented: list[dict[s
         t: {v: np.full(n, np.nan) for v in variants} for t in ["clean", *transforms]
     }
     byte_model = make_classifier("byte-stream").make_model()
-    for domain, train, test in fold_masks(data):
+    for domain, train, test in fold_masks(data, protocol):
         started = time.perf_counter()
         fitted = {}
         for name, (model, columns) in models().items():
@@ -160,7 +176,7 @@ def report(data: Data, probs: dict[str, dict[str, np.ndarray]], args: argparse.N
     variants = list(clean)
     domains = sorted(set(data.domains.tolist()))
     lines = [
-        f"# Leave-one-domain-out on {data.kind}: {data.root}",
+        f"# {PROTOCOLS[args.protocol]} on {data.kind}: {data.root}",
         "",
         f"{len(data.images)} images ({int((data.labels == 0).sum())} real, {int((data.labels == 1).sum())} animated), "
         f"{len(domains)} domains, {len(set(data.groups.tolist()))} content groups; augmented copies per training "
@@ -224,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=V2_DEFAULT if V2_DEFAULT.is_dir() else None)
     parser.add_argument("--augment", type=int, default=1, help="augmented copies per training image")
+    parser.add_argument(
+        "--protocol",
+        choices=("domain", "group"),
+        default="domain",
+        help="domain: leave one domain out (default); group: 5 stratified folds of content groups, every domain seen",
+    )
     parser.add_argument("--robustness", action="store_true", help="also score re-encoded test images")
     parser.add_argument("--out", type=Path, help="write the markdown table here (and the JSON beside it)")
     parser.add_argument("--cache", type=Path, help="features are read from / written to this .npz")
@@ -233,13 +255,21 @@ def main(argv: list[str] | None = None) -> int:
     cv2.setNumThreads(1)
     data = read_data(args.data)
     logger.info("%s: %d images", data.kind, len(data.images))
-    cached: dict[str, np.ndarray] = dict(np.load(args.cache)) if args.cache and args.cache.is_file() else {}
+    # Cached rows are keyed by the images' SHA-256, so a rebuilt or reordered data set reuses them.
+    keys = np.array([hashlib.sha256(x).hexdigest() for x in data.images])
+    cached: dict[str, np.ndarray] = {}
+    if args.cache and args.cache.is_file():
+        stored = dict(np.load(args.cache))
+        row = {k: i for i, k in enumerate(stored.pop("keys", np.array([])).tolist())}
+        if all(k in row for k in keys.tolist()):
+            order = np.array([row[k] for k in keys.tolist()], dtype=np.intp)
+            cached = {name: values[order] for name, values in stored.items()}
 
     def cached_features(key: str, compute: Any) -> np.ndarray:
         if key not in cached:
             cached[key] = compute()
             if args.cache:
-                np.savez(args.cache, **cached)
+                np.savez(args.cache, keys=keys, **cached)
         return cached[key]
 
     features = {
@@ -264,7 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     augmented = [
         both_blocks(
             f"aug{k}",
-            lambda k=k: [augment_bytes(x, np.random.default_rng([0, i, k])) for i, x in enumerate(data.images)],
+            # Seeded by content, not position: the same image gets the same copy in any order.
+            lambda k=k: [
+                augment_bytes(x, np.random.default_rng([0, int(h[:12], 16), k]))
+                for x, h in zip(data.images, keys, strict=True)
+            ],
         )
         for k in range(args.augment)
     ]
@@ -272,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in TRANSFORMS:
             blocks = both_blocks(name, lambda name=name: reencode_all(data.images, name))
             features[name], features[f"{name}-bytes"] = blocks["clean"], blocks["clean-bytes"]
-    probs = evaluate(data, features, augmented)
+    probs = evaluate(data, features, augmented, args.protocol)
     text = report(data, probs, args)
     print(text)
     if args.out:
