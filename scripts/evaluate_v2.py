@@ -257,54 +257,56 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("%s: %d images", data.kind, len(data.images))
     # Cached rows are keyed by the images' SHA-256, so a rebuilt or reordered data set reuses them.
     keys = np.array([hashlib.sha256(x).hexdigest() for x in data.images])
-    cached: dict[str, np.ndarray] = {}
+    # Cached rows are keyed by the images' SHA-256: a rebuilt or reordered set recomputes only new images.
+    stored: dict[str, dict[str, np.ndarray]] = {}
     if args.cache and args.cache.is_file():
-        stored = dict(np.load(args.cache))
-        row = {k: i for i, k in enumerate(stored.pop("keys", np.array([])).tolist())}
-        if all(k in row for k in keys.tolist()):
-            order = np.array([row[k] for k in keys.tolist()], dtype=np.intp)
-            cached = {name: values[order] for name, values in stored.items()}
-
-    def cached_features(key: str, compute: Any) -> np.ndarray:
-        if key not in cached:
-            cached[key] = compute()
-            if args.cache:
-                np.savez(args.cache, keys=keys, **cached)
-        return cached[key]
-
-    features = {
-        "clean": cached_features("clean", lambda: combined_features(data.images, "features")),
-        "clean-bytes": cached_features("clean-bytes", lambda: byte_features(data.images)),
-    }
-
-    def both_blocks(key: str, make_images: Any) -> dict[str, np.ndarray]:
-        """Combined and byte-stream features of a derived image set, the images made only if not cached."""
-        made: list[list[bytes]] = []
-
-        def images() -> list[bytes]:
-            if not made:
-                made.append(make_images())
-            return made[0]
-
-        return {
-            "clean": cached_features(key, lambda: combined_features(images(), key)),
-            "clean-bytes": cached_features(f"{key}-bytes", lambda: byte_features(images())),
+        archive = dict(np.load(args.cache))
+        old_keys = archive.pop("keys", np.array([])).tolist()
+        stored = {
+            name: {k: v for k, v in zip(old_keys, values, strict=True) if np.isfinite(v).all()}
+            for name, values in archive.items()
         }
 
+    def rows(name: str, make: Any, extract: Any) -> np.ndarray:
+        """Features ``name`` of every image: cached rows reused, the rest made (``make(indices)``) and saved."""
+        table = stored.setdefault(name, {})
+        missing = [i for i, k in enumerate(keys.tolist()) if k not in table]
+        if missing:
+            for i, values in zip(missing, extract(make(missing)), strict=True):
+                table[keys[i]] = values
+            if args.cache:
+                names = sorted(set().union(*[set(t) for t in stored.values()]))
+                np.savez(
+                    args.cache,
+                    keys=np.array(names),
+                    **{
+                        n: np.array([t.get(k, np.full_like(next(iter(t.values())), np.nan)) for k in names])
+                        for n, t in stored.items()
+                    },
+                )
+        return np.array([table[k] for k in keys.tolist()])
+
+    def both_blocks(name: str, make: Any) -> dict[str, np.ndarray]:
+        """Combined and byte-stream features of the images ``make(indices)`` returns."""
+        return {
+            "clean": rows(name, make, lambda images: combined_features(images, name)),
+            "clean-bytes": rows(f"{name}-bytes", make, byte_features),
+        }
+
+    features = both_blocks("clean", lambda idx: [data.images[i] for i in idx])
     augmented = [
         both_blocks(
             f"aug{k}",
             # Seeded by content, not position: the same image gets the same copy in any order.
-            lambda k=k: [
-                augment_bytes(x, np.random.default_rng([0, int(h[:12], 16), k]))
-                for x, h in zip(data.images, keys, strict=True)
+            lambda idx, k=k: [
+                augment_bytes(data.images[i], np.random.default_rng([0, int(keys[i][:12], 16), k])) for i in idx
             ],
         )
         for k in range(args.augment)
     ]
     if args.robustness:
         for name in TRANSFORMS:
-            blocks = both_blocks(name, lambda name=name: reencode_all(data.images, name))
+            blocks = both_blocks(name, lambda idx, name=name: reencode_all([data.images[i] for i in idx], name))
             features[name], features[f"{name}-bytes"] = blocks["clean"], blocks["clean-bytes"]
     probs = evaluate(data, features, augmented, args.protocol)
     text = report(data, probs, args)
