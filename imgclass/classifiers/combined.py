@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from imgclass.augment import augment_dataset
 from imgclass.classifiers.base import FloatArray, ImageClassifier, check_images
@@ -29,6 +28,7 @@ from imgclass.classifiers.fusion import FusionModel
 from imgclass.features.embedding import BATCH_SIZE, EMBEDDING_SIZE, embed
 from imgclass.features.working_image import WORKING_SIDE, decode_working
 from imgclass.labels import encode_labels
+from imgclass.progress import progress as progress_bar
 
 #: Side the network reads by default: the working image itself, so no pixel is decoded twice.
 COMBINED_EMBEDDING_SIDE: Final = 128
@@ -93,7 +93,7 @@ class CombinedClassifier(ImageClassifier):
         features = np.empty((len(images), len(COMBINED_FEATURES)), dtype=np.float64)
         times = np.empty(len(images), dtype=np.float64)
         n_hand = len(FAST_FEATURES)
-        with tqdm(total=len(images), desc=desc or "CombinedClassifier", unit="img", disable=not progress) as bar:
+        with progress_bar(total=len(images), desc=desc or "CombinedClassifier", unit="img", enabled=progress) as bar:
             for start in range(0, len(images), batch):
                 began = time.perf_counter()
                 chunk = images[start : start + batch]
