@@ -287,10 +287,18 @@ def main(argv: list[str] | None = None) -> int:
         return np.array([table[k] for k in keys.tolist()])
 
     def both_blocks(name: str, make: Any) -> dict[str, np.ndarray]:
-        """Combined and byte-stream features of the images ``make(indices)`` returns."""
+        """Combined and byte-stream features of the images ``make(indices)`` returns (made once for both)."""
+        made: dict[tuple[int, ...], list[bytes]] = {}
+
+        def once(idx: list[int]) -> list[bytes]:
+            if tuple(idx) not in made:
+                made.clear()
+                made[tuple(idx)] = make(idx)
+            return made[tuple(idx)]
+
         return {
-            "clean": rows(name, make, lambda images: combined_features(images, name)),
-            "clean-bytes": rows(f"{name}-bytes", make, byte_features),
+            "clean": rows(name, once, lambda images: combined_features(images, name)),
+            "clean-bytes": rows(f"{name}-bytes", once, byte_features),
         }
 
     features = both_blocks("clean", lambda idx: [data.images[i] for i in idx])
