@@ -37,7 +37,7 @@ def test_send_prints_json_lines(serve: Serve, folder: Path, capsys: pytest.Captu
     assert status == 0
     assert [line["path"] for line in lines] == [str(folder / f"img{i}.png") for i in range(5)]
     assert all(line["status"] == "ok" and line["verdicts"]["fake"]["label"] == "animated" for line in lines)
-    assert [line["sha256"] for line in lines] == [sha(make_image(i)) for i in range(5)]
+    assert [line["digest"] for line in lines] == [sha(make_image(i)) for i in range(5)]
 
 
 def test_send_random_sample_in_words(serve: Serve, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,174 @@
+"""Check that a payload decodes and run the classifiers on it: in a process pool, or in the caller's thread.
+
+Classifying is CPU-bound Python, so threads would share one core under the GIL; a pool with one worker
+per core uses them all. Each worker resolves the classifiers once (by name, or unpickles the given
+estimators). ``workers=0`` classifies in the calling thread instead: no processes to start, which
+suits tests, notebooks and classifiers that cannot be pickled.
+
+Outcomes cross the process boundary as plain tuples, never as exceptions, so that an error's code
+survives pickling. A worker that dies (the kernel's out-of-memory killer, say) costs its image an
+``out-of-memory`` reply, and the pool is replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol, cast
+
+import cv2
+import numpy as np
+
+from imgclass.transfer.protocol import ProtocolError, Verdict
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Classifier", "ClassifierSpec", "Classifiers", "check_decodes", "resolve_classifiers"]
+
+
+class Classifier(Protocol):
+    """What the server needs of an estimator: sklearn's ``predict_proba`` over encoded images."""
+
+    def predict_proba(self, X: Sequence[bytes], /) -> Any: ...
+
+
+ClassifierSpec = Sequence[str] | Mapping[str, Classifier] | None
+#: ``("ok", verdicts)`` or ``("error", code, message)``.
+Outcome = tuple[Any, ...]
+
+#: Reduced decodes for the "does it decode" check: JPEGs at 1/8 size (libjpeg still walks every
+#: coefficient, so corruption is found), everything else to 8-bit colour, which for PNG strips 16-bit
+#: samples and alpha row by row inside libpng instead of allocating them.
+_CHECK_FLAGS = {"jpeg": cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def resolve_classifiers(spec: ClassifierSpec) -> dict[str, Classifier]:
+    """Names (``None``: the ready ones) or a mapping name -> estimator, as a mapping."""
+    if isinstance(spec, Mapping):
+        return dict(spec)
+    if spec is not None and not spec:
+        return {}
+    from imgclass import classifiers as registry
+
+    names = list(registry.ready_classifier_names()) if spec is None else list(spec)
+    unknown = [n for n in names if n not in registry.CLASSIFIER_NAMES]
+    if unknown:
+        raise ValueError(f"unknown classifier(s) {unknown}; choose from {list(registry.CLASSIFIER_NAMES)}")
+    return {name: cast(Classifier, registry.pretrained(name)) for name in names}
+
+
+def check_decodes(data: bytes | memoryview, fmt: str) -> None:
+    """Decode ``data`` as cheaply as still proves it decodes; :class:`ProtocolError` if it does not.
+
+    The caller has parsed the header and enforced the pixel limit already.
+    """
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _CHECK_FLAGS.get(fmt, cv2.IMREAD_COLOR))
+    except MemoryError:
+        raise ProtocolError("the server ran out of memory decoding the image; try again", "out-of-memory") from None
+    except cv2.error as exc:  # OpenCV raises its own error type for some malformed inputs
+        raise ProtocolError(f"payload does not decode: {exc}", code="not-an-image") from None
+    if image is None:
+        raise ProtocolError(f"payload does not decode: {fmt} image is corrupt or truncated", code="not-an-image")
+
+
+def classify(data: bytes, classifiers: Mapping[str, Classifier]) -> Outcome:
+    """Run every classifier on ``data``; one that fails gives an error verdict, the others are kept."""
+    from imgclass.labels import label_name
+
+    verdicts = []
+    for cname, estimator in classifiers.items():
+        try:
+            proba = estimator.predict_proba([data])
+            p_real, p_animated = float(proba[0][0]), float(proba[0][1])
+            verdicts.append(Verdict(cname, label_name(int(p_animated > p_real)), p_animated))
+        except MemoryError:
+            # Never "not-an-image": the image may be fine, the server was short of memory.
+            return ("error", "out-of-memory", f"the server ran out of memory running {cname}; try again")
+        except Exception as exc:
+            # One broken classifier must not cost the client its other verdicts or its stored image.
+            logger.exception("classifier %s failed", cname)
+            verdicts.append(Verdict(cname, None, None, error=f"{type(exc).__name__}: {exc}"))
+    return ("ok", tuple(verdicts))
+
+
+_WORKER_CLASSIFIERS: dict[str, Classifier] = {}
+
+
+def _init_worker(spec: ClassifierSpec) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one worker per core: no nested thread pools
+    cv2.setNumThreads(1)
+    _WORKER_CLASSIFIERS.update(resolve_classifiers(spec))
+
+
+def _classify_in_worker(data: bytes) -> Outcome:
+    return classify(data, _WORKER_CLASSIFIERS)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class Classifiers:
+    """The server's classifiers, run in ``workers`` processes (``0``: in the calling thread)."""
+
+    def __init__(self, spec: ClassifierSpec, workers: int) -> None:
+        if workers < 0:
+            raise ValueError(f"workers must not be negative, got {workers}")
+        self._spec: ClassifierSpec = spec
+        # Resolved here too, so that a bad name fails at construction and the HELLO can list them.
+        self.local = resolve_classifiers(spec)
+        self.names = tuple(self.local)
+        self.workers = workers if self.names else 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self.workers and self._pool is None:
+            self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # Not fork: the server has threads, and a forked child could inherit a held lock.
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context(method),
+            initializer=_init_worker, initargs=(self._spec,),
+        )  # fmt: skip
+        # Start (and load the classifiers in) every worker now rather than on the first image.
+        for future in [pool.submit(_ready) for _ in range(self.workers)]:
+            future.result()
+        return pool
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, data: bytes) -> tuple[Verdict, ...]:
+        """The verdicts for ``data``; :class:`ProtocolError` ``out-of-memory`` when memory ran out."""
+        if not self.names:
+            return ()
+        pool = self._pool
+        if pool is None:
+            outcome = classify(data, self.local)
+        else:
+            try:
+                outcome = pool.submit(_classify_in_worker, data).result()
+            except BrokenProcessPool:
+                logger.error("a classifier worker died (out of memory?); starting a new pool")
+                with self._lock:
+                    if self._pool is pool:
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        self._pool = self._new_pool()
+                raise ProtocolError(
+                    "a classifier worker died while classifying the image (most likely out of memory); try again",
+                    code="out-of-memory",
+                ) from None
+        if outcome[0] == "error":
+            raise ProtocolError(outcome[2], code=outcome[1])
+        return cast(tuple[Verdict, ...], outcome[1])
