@@ -215,16 +215,24 @@ class ImageClient:
         frame = _load(source, name)
         self._check_size(frame)
         result: list[Reply] = []
+        refused: list[Reply] = []
 
         def attempt() -> None:
+            refused.clear()
             sock = self._ensure_connected()
             self._send_frame(sock, frame)
             reply = self._read_reply()
             if reply.retryable:
+                refused.append(reply)
                 raise ServerClosed(f"{reply.code}: {reply.message}")
             result.append(reply)
 
-        self._with_retries(attempt)
+        try:
+            self._with_retries(attempt)
+        except ServerClosed:
+            if refused:  # out of retries on a retryable error reply: that reply is the answer
+                return refused[0]
+            raise
         return result[0]
 
     def send_many(
