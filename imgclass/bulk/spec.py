@@ -20,7 +20,7 @@ DEFAULT_CLASSIFIER = "colour-count"
 
 @dataclass(frozen=True)
 class ClassifierSpec:
-    """A registry ``name`` (``imgclass.classifiers.pretrained``) or a saved ``model`` file; exactly one."""
+    """A registry ``name`` (``imgclass.ready.pretrained``) or a saved ``model`` file; exactly one."""
 
     name: str | None = DEFAULT_CLASSIFIER
     model: str | None = None
@@ -38,7 +38,7 @@ class ClassifierSpec:
         """Build the classifier (expensive: :func:`resolve` calls this once per process)."""
         if self.model is not None:
             return _load_model_file(self.model)
-        from imgclass.classifiers import pretrained
+        from imgclass.ready import pretrained
 
         return pretrained(str(self.name))
 

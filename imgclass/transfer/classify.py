@@ -1,5 +1,9 @@
 """Check that a payload decodes and run the classifiers on it: in a process pool, or in the caller's thread.
 
+Classification is :func:`imgclass.ready.classify_bytes`, whose classifiers' own decodes are the check that
+the payload is an image (so it is decoded once per classifier, not once more by the server); without
+classifiers, :func:`check_decodes` does the cheapest decode that still proves it.
+
 Classifying is CPU-bound Python, so threads would share one core under the GIL; a pool with one worker
 per core uses them all. Each worker resolves the classifiers once (by name, or unpickles the given
 estimators). ``workers=0`` classifies in the calling thread instead: no processes to start, which
@@ -19,12 +23,16 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import cv2
 import numpy as np
 
+from imgclass.decode import ImageDecodeError
 from imgclass.transfer.protocol import ProtocolError, Verdict
+
+if TYPE_CHECKING:
+    from imgclass.ready import ReadyClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -47,19 +55,15 @@ Outcome = tuple[Any, ...]
 _CHECK_FLAGS = {"jpeg": cv2.IMREAD_REDUCED_COLOR_8}
 
 
-def resolve_classifiers(spec: ClassifierSpec) -> dict[str, Classifier]:
-    """Names (``None``: the ready ones) or a mapping name -> estimator, as a mapping."""
+def resolve_classifiers(spec: ClassifierSpec) -> dict[str, ReadyClassifier]:
+    """Names or model files (``None``: the ready ones), or a mapping name -> estimator."""
+    from imgclass.ready import ReadyClassifier, ready_many, ready_names
+
     if isinstance(spec, Mapping):
-        return dict(spec)
+        return {name: ReadyClassifier(name, estimator) for name, estimator in spec.items()}
     if spec is not None and not spec:
         return {}
-    from imgclass import classifiers as registry
-
-    names = list(registry.ready_classifier_names()) if spec is None else list(spec)
-    unknown = [n for n in names if n not in registry.CLASSIFIER_NAMES]
-    if unknown:
-        raise ValueError(f"unknown classifier(s) {unknown}; choose from {list(registry.CLASSIFIER_NAMES)}")
-    return {name: cast(Classifier, registry.pretrained(name)) for name in names}
+    return {c.name: c for c in ready_many(ready_names() if spec is None else spec)}
 
 
 def check_decodes(data: bytes | memoryview, fmt: str) -> None:
@@ -77,27 +81,21 @@ def check_decodes(data: bytes | memoryview, fmt: str) -> None:
         raise ProtocolError(f"payload does not decode: {fmt} image is corrupt or truncated", code="not-an-image")
 
 
-def classify(data: bytes, classifiers: Mapping[str, Classifier]) -> Outcome:
+def classify(data: bytes, classifiers: Mapping[str, ReadyClassifier], max_pixels: int) -> Outcome:
     """Run every classifier on ``data``; one that fails gives an error verdict, the others are kept."""
-    from imgclass.labels import label_name
+    from imgclass.ready import Limits, classify_bytes
 
-    verdicts = []
-    for cname, estimator in classifiers.items():
-        try:
-            proba = estimator.predict_proba([data])
-            p_real, p_animated = float(proba[0][0]), float(proba[0][1])
-            verdicts.append(Verdict(cname, label_name(int(p_animated > p_real)), p_animated))
-        except MemoryError:
-            # Never "not-an-image": the image may be fine, the server was short of memory.
-            return ("error", "out-of-memory", f"the server ran out of memory running {cname}; try again")
-        except Exception as exc:
-            # One broken classifier must not cost the client its other verdicts or its stored image.
-            logger.exception("classifier %s failed", cname)
-            verdicts.append(Verdict(cname, None, None, error=f"{type(exc).__name__}: {exc}"))
-    return ("ok", tuple(verdicts))
+    try:
+        result = classify_bytes(data, tuple(classifiers.values()), Limits(max_pixels, max(1, len(data))))
+    except MemoryError:
+        # Never "not-an-image": the image may be fine, the server was short of memory.
+        return ("error", "out-of-memory", "the server ran out of memory classifying the image; try again")
+    except ImageDecodeError as exc:
+        return ("error", "not-an-image", f"payload does not decode: {exc}")
+    return ("ok", tuple(Verdict(v.classifier, v.label, v.score, v.error) for v in result.verdicts))
 
 
-_WORKER_CLASSIFIERS: dict[str, Classifier] = {}
+_WORKER_CLASSIFIERS: dict[str, ReadyClassifier] = {}
 
 
 def _init_worker(spec: ClassifierSpec) -> None:
@@ -106,8 +104,8 @@ def _init_worker(spec: ClassifierSpec) -> None:
     _WORKER_CLASSIFIERS.update(resolve_classifiers(spec))
 
 
-def _classify_in_worker(data: bytes) -> Outcome:
-    return classify(data, _WORKER_CLASSIFIERS)
+def _classify_in_worker(data: bytes, max_pixels: int) -> Outcome:
+    return classify(data, _WORKER_CLASSIFIERS, max_pixels)
 
 
 def _ready() -> int:
@@ -149,16 +147,17 @@ class Classifiers:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def run(self, data: bytes) -> tuple[Verdict, ...]:
-        """The verdicts for ``data``; :class:`ProtocolError` ``out-of-memory`` when memory ran out."""
+    def run(self, data: bytes, max_pixels: int) -> tuple[Verdict, ...]:
+        """The verdicts for ``data``; :class:`ProtocolError` ``not-an-image`` when a classifier could not
+        decode it, ``out-of-memory`` when memory ran out."""
         if not self.names:
             return ()
         pool = self._pool
         if pool is None:
-            outcome = classify(data, self.local)
+            outcome = classify(data, self.local, max_pixels)
         else:
             try:
-                outcome = pool.submit(_classify_in_worker, data).result()
+                outcome = pool.submit(_classify_in_worker, data, max_pixels).result()
             except BrokenProcessPool:
                 logger.error("a classifier worker died (out of memory?); starting a new pool")
                 with self._lock:

@@ -87,7 +87,7 @@ _TLS_HANDSHAKE_RECORD: Final = 0x16
 class ServerOptions:
     """Everything an :class:`ImageServer` can be told, checked once. See the module notes for the why.
 
-    ``classifiers``: names for :func:`imgclass.classifiers.pretrained`, a mapping name -> estimator,
+    ``classifiers``: names (or model files) for :func:`imgclass.ready.ready`, a mapping name -> estimator,
     or ``None`` for the ready ones; an empty list turns classification off. ``workers``: classifier
     processes (``None``: one per core; ``0``: classify in the connection's thread).
     ``decode_budget``: bytes all decodes in flight may use together (see :mod:`~imgclass.transfer.budget`).
@@ -489,9 +489,10 @@ class ImageServer:
         header: p.RequestHeader | None = None
         try:
             try:
-                idle = Deadline(opts.idle_timeout, "idle connection", "idle-timeout")
-                # A new connection's wait ends with whichever deadline comes first.
-                reader.wait_frame(first if first is not None and (first.remaining() or 0.0) < opts.idle_timeout else idle)
+                wait = Deadline(opts.idle_timeout, "idle connection", "idle-timeout")
+                if first is not None and (first.remaining() or 0.0) < opts.idle_timeout:
+                    wait = first  # a new connection's wait ends with whichever deadline comes first
+                reader.wait_frame(wait)
             except PeerClosed:
                 if conn.evicted:
                     raise ProtocolError("closed to make room for a new connection", code="evicted") from None
@@ -565,10 +566,10 @@ class ImageServer:
             except BudgetExceeded as exc:
                 raise ProtocolError(str(exc), code="too-many-pixels" if exc.too_big else "out-of-memory") from None
             try:
-                if verify:
+                if self.classifiers:  # their decodes are the check
+                    verdicts = self._classifiers.run(bytes(payload), opts.max_pixels)
+                else:
                     check_decodes(payload, info.format)
-                if self.classifiers:
-                    verdicts = self._classifiers.run(bytes(payload))
             finally:
                 self.budget.release(cost)
         try:

@@ -13,7 +13,7 @@ import pytest
 
 from imgclass.bulk.spec import ClassifierSpec, EstimatorSpec, as_spec
 from imgclass.bulk.worker import ChunkOptions, classify_chunk, classify_file, clear_cache, keep_freed_memory
-from imgclass.classifiers import pretrained
+from imgclass.ready import pretrained
 
 COLOUR = ClassifierSpec("colour-count")
 

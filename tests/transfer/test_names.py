@@ -86,8 +86,11 @@ def test_any_name_gives_a_safe_stem(name: str) -> None:
     assert not is_windows_device(stem)
 
 
-@pytest.mark.parametrize("device", ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
-                         + [f"{port}{d}" for port in ("COM", "LPT") for d in "0123456789\u00b9\u00b2\u00b3"])
+@pytest.mark.parametrize(
+    "device",
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{port}{d}" for port in ("COM", "LPT") for d in "0123456789\u00b9\u00b2\u00b3"],
+)
 @pytest.mark.parametrize("form", ["{}", "{}.png", "{}.tar.gz", "{} .png", "{}. .png", "{}  ", "{}..."])
 def test_every_windows_device_form_is_prefixed(device: str, form: str) -> None:
     for variant in (device, device.lower(), device.title()):

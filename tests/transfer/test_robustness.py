@@ -156,9 +156,7 @@ def test_memory_error_in_a_classifier_is_out_of_memory(serve: Serve, out_dir: Pa
 # --------------------------------------------------------------------------- restarts
 
 
-def test_server_restarted_mid_batch_loses_nothing_and_stores_nothing_twice(
-    out_dir: Path, images: list[bytes]
-) -> None:
+def test_server_restarted_mid_batch_loses_nothing_and_stores_nothing_twice(out_dir: Path, images: list[bytes]) -> None:
     batch = images[:40]
     servers = [ImageServer(out_dir=out_dir, classifiers=[], workers=0).start()]
     port = servers[0].address[1]
