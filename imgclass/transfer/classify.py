@@ -66,6 +66,19 @@ def resolve_classifiers(spec: ClassifierSpec) -> dict[str, ReadyClassifier]:
     return {c.name: c for c in ready_many(ready_names() if spec is None else spec)}
 
 
+def decodes_pixels(classifier: ReadyClassifier) -> bool:
+    """Whether ``classifier`` decodes every image it scores, so that its decode proves the image decodes.
+
+    Known only for the registry's pixel classifiers; for anything else we do not assume it (the server
+    then runs its own reduced check, which is safe, only slower).
+    """
+    from imgclass.classifiers.bilateral import BilateralClassifier
+    from imgclass.classifiers.colour_count import ColourCountClassifier
+    from imgclass.classifiers.combined import CombinedClassifier
+
+    return isinstance(classifier.estimator, (BilateralClassifier, ColourCountClassifier, CombinedClassifier))
+
+
 def check_decodes(data: bytes | memoryview, fmt: str) -> None:
     """Decode ``data`` as cheaply as still proves it decodes; :class:`ProtocolError` if it does not.
 
@@ -122,6 +135,8 @@ class Classifiers:
         # Resolved here too, so that a bad name fails at construction and the HELLO can list them.
         self.local = resolve_classifiers(spec)
         self.names = tuple(self.local)
+        #: Whether running the classifiers proves the payload decodes (see :func:`decodes_pixels`).
+        self.decode = any(decodes_pixels(c) for c in self.local.values())
         self.workers = workers if self.names else 0
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()

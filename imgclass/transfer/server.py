@@ -566,10 +566,10 @@ class ImageServer:
             except BudgetExceeded as exc:
                 raise ProtocolError(str(exc), code="too-many-pixels" if exc.too_big else "out-of-memory") from None
             try:
-                if self.classifiers:  # their decodes are the check
-                    verdicts = self._classifiers.run(bytes(payload), opts.max_pixels)
-                else:
+                if verify and not self._classifiers.decode:  # else the classifiers' decodes are the check
                     check_decodes(payload, info.format)
+                if self.classifiers:
+                    verdicts = self._classifiers.run(bytes(payload), opts.max_pixels)
             finally:
                 self.budget.release(cost)
         try:

@@ -315,3 +315,22 @@ def test_options_are_checked_and_keywords_still_work(out_dir: Path) -> None:
     server = ImageServer(ServerOptions(out_dir=out_dir, classifiers=[]), max_connections=3)
     assert server.options.max_connections == 3 and server.max_connections == 3
     assert ImageServer("127.0.0.1", 0, out_dir, []).options.out_dir == out_dir
+
+
+def test_a_pixel_classifier_decode_is_the_only_decode(
+    serve: Serve, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imgclass.ready import ready
+    from imgclass.transfer import server as server_module
+
+    def no_second_decode(*args: object) -> None:
+        raise AssertionError("the server decoded the image a second time")
+
+    monkeypatch.setattr(server_module, "check_decodes", no_second_decode)
+    server = serve(classifiers={"cc": ready("colour-count").estimator})
+    with ImageClient(*server.address, timeout=TIMEOUT, retries=0) as client:
+        good = client.send(make_image(1, shape=(40, 40)))
+        truncated = client.send(make_image(2, shape=(40, 40))[:80])
+    assert good.ok and good.verdict("cc").label in ("real", "animated")
+    assert truncated.code == "not-an-image"  # found by the classifier's own decode
+    assert stored_files(out_dir) == [good.stored]
