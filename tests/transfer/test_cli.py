@@ -83,3 +83,47 @@ def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "stopped; 1 images received, 0 refused" in err
     assert [p.name for p in out.iterdir()] == ["sent.png"]
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [
+        ("a token of twenty bytes", "a token of twenty bytes"),
+        ("a token of twenty bytes\n", "a token of twenty bytes"),
+        ("a token of twenty bytes\r\n", "a token of twenty bytes"),
+    ],
+)
+def test_token_file_loses_one_line_ending_only(tmp_path: Path, text: str, token: str) -> None:
+    import argparse
+
+    from imgclass.cli.serve import read_token
+
+    path = tmp_path / "token"
+    path.write_bytes(text.encode())
+    assert read_token(argparse.Namespace(token_file=path)) == token
+
+
+@pytest.mark.parametrize("text", ["a token of twenty bytes\n\n", " a token of twenty bytes", "token \n", "\n"])
+def test_token_file_with_other_white_space_is_refused(tmp_path: Path, text: str) -> None:
+    import argparse
+
+    from imgclass.cli.serve import read_token
+
+    path = tmp_path / "token"
+    path.write_bytes(text.encode())
+    with pytest.raises(ValueError, match="white space|empty"):
+        read_token(argparse.Namespace(token_file=path))
+
+
+def test_send_gives_up_after_retry_for(tmp_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+    import time
+
+    with socket.socket() as placeholder:  # bound, not listening: refuses every connection
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+        started = time.monotonic()
+        status = main(["send", str(folder), "--port", str(port), "--retry-for", "0.5", "--no-progress"])
+        elapsed = time.monotonic() - started
+    assert status == 2 and 0.5 <= elapsed < TIMEOUT
+    assert "retrying in" in capsys.readouterr().err
