@@ -111,7 +111,7 @@ def test_token_file_with_other_white_space_is_refused(tmp_path: Path, text: str)
 
     path = tmp_path / "token"
     path.write_bytes(text.encode())
-    with pytest.raises(ValueError, match="white space|empty"):
+    with pytest.raises(ValueError, match=r"white space|empty"):
         read_token(argparse.Namespace(token_file=path))
 
 
