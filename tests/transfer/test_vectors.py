@@ -63,3 +63,12 @@ def test_conversations_replayed_against_the_live_server(serve: Serve, case: dict
     assert len(replies) == len(expected)
     for reply, want in zip(replies, expected, strict=True):
         assert {k: reply.get(k) for k in want} == want
+
+
+def test_the_documented_example_frame() -> None:
+    import re
+
+    text = (make_vectors.PATH.parent / "protocol.md").read_text(encoding="utf-8")
+    block = text.split("Example: the name `cat.png`", 1)[1].split("```")[1]
+    dumped = "".join(re.findall(r"^\d{4}  ((?:[0-9a-f]{2} )*[0-9a-f]{2})", block, flags=re.M))
+    assert bytes.fromhex(dumped) == p.encode_request("cat.png", b"hello")
