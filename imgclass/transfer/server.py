@@ -368,7 +368,8 @@ class ImageServer:
     def _make_room(self, address: str) -> str | None:
         """Free a slot for a newcomer from ``address`` (lock held); the refusal message if none can be."""
         opts = self.options
-        candidates = list(self._connections.values())
+        # Connections already evicted are on their way out: they no longer count against any limit.
+        candidates = [c for c in self._connections.values() if not c.evicted]
         limit = opts.max_connections
         if self._limits_address(address):
             mine = [c for c in candidates if c.address == address]
@@ -376,7 +377,7 @@ class ImageServer:
                 candidates, limit = mine, opts.max_per_address
         if len(candidates) < limit:
             return None
-        idle = [c for c in candidates if not c.working and not c.evicted]
+        idle = [c for c in candidates if not c.working]
         if not idle:
             scope = f"{limit} connections" + (" from your address" if limit != opts.max_connections else "")
             return f"the server is at its limit of {scope}, all of them busy"
@@ -512,6 +513,8 @@ class ImageServer:
             reader.read_into(payload, deadline, hasher)
             p.check_digest(header, hasher.digest())
             with self._cond:
+                if conn.evicted:  # chosen just as its payload completed: it no longer holds a slot
+                    raise ProtocolError("closed to make room for a new connection", code="evicted")
                 conn.working = True
             reply = self._accept(conn, name, header.digest.hex(), payload, started)
         except ProtocolError as exc:
