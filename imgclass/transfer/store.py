@@ -8,8 +8,10 @@ Durable writes commit in groups, as databases do: a thread that needs its bytes 
 is already running waits for the next one, which then covers every file written in the meantime. On
 Linux one flush is a single ``syncfs`` of the folder's file system, serving both phases (the names of
 one group and the data of the next share it), so a burst of images costs a couple of flushes instead of
-two per image; elsewhere the data is fsynced per file and only the folder's flush is shared. ``os.link`` fails when the target exists, which gives "never overwrite" for free, even against
-files that appeared behind our back; on file systems without hard links we fall back to ``os.replace``
+two per image; elsewhere the data is fsynced per file and only the folder's flush is shared.
+
+``os.link`` fails when the target exists, which gives "never overwrite" for free, even against files
+that appeared behind our back; on file systems without hard links we fall back to ``os.replace``
 under the store's lock after checking the name is free.
 
 Content addressing: an index maps BLAKE3 digest -> stored name. It is rebuilt at start by hashing the
