@@ -113,6 +113,71 @@ def our_server(base: Path, **kwargs: Any) -> Iterator[ImageServer]:
         shutil.rmtree(out, ignore_errors=True)
 
 
+#: Run every server side (ours and the baselines') in a process of its own, as in a deployment, so that
+#: the client's Python and the server's do not take turns on one GIL. ``--in-process`` turns it off.
+SEPARATE = True
+
+
+def _serve_side(kind: str, kwargs: dict[str, Any], pipe: Any) -> None:
+    """The server side of one timed run: tell ``pipe`` the address, serve, stop when told."""
+    with contextlib.ExitStack() as stack:
+        if kind == "ours":
+            protocol1 = kwargs.pop("protocol1", False)
+            server = stack.enter_context(our_server(kwargs.pop("base"), **kwargs))
+            if protocol1:
+                stack.enter_context(protocol1_defaults(server))
+            pipe.send(server.address)
+            pipe.recv()
+            return
+        store_in = kwargs.pop("store_in", None)
+        store = stack.enter_context(scratch_store(store_in)) if store_in is not None else None
+        if kind == "raw":
+            raw = RawServer(kwargs["max_size"], hashed=kwargs["hashed"], store=store)
+            pipe.send(raw.address)
+            pipe.recv()
+            raw.close()
+            return
+        import imagezmq
+
+        hub = imagezmq.ImageHub(open_port=f"tcp://127.0.0.1:{kwargs['port']}")
+        pipe.send(("127.0.0.1", kwargs["port"]))
+        for _ in range(kwargs["count"]):
+            msg, jpg = hub.recv_jpg()
+            if store is not None:
+                name, _, declared = msg.rpartition("|")
+                view = np.frombuffer(jpg, dtype=np.uint8)  # a zero-copy view BLAKE3 accepts
+                digest = p.digest(view).hex()
+                if digest != declared:
+                    raise ValueError("digest mismatch")
+                store.store(name, memoryview(view), digest, "jpeg")
+            hub.send_reply(b"OK")
+        pipe.recv()
+        hub.close()
+
+
+@contextmanager
+def served(kind: str, **kwargs: Any) -> Iterator[tuple[str, int]]:
+    """Run :func:`_serve_side` in its own process (or a thread, without :data:`SEPARATE`)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    mine, theirs = ctx.Pipe()
+    runner: Any
+    if SEPARATE:
+        runner = ctx.Process(target=_serve_side, args=(kind, kwargs, theirs))  # may start a pool
+    else:
+        runner = threading.Thread(target=_serve_side, args=(kind, kwargs, theirs), daemon=True)
+    runner.start()
+    if not mine.poll(120):
+        raise RuntimeError(f"the {kind} server did not start")
+    address = mine.recv()
+    try:
+        yield tuple(address)
+    finally:
+        mine.send("stop")
+        runner.join(60)
+
+
 OURS = {
     "header check, tmpfs": {"storage": "tmpfs", "verify_images": False},
     "decode check, tmpfs": {"storage": "tmpfs", "verify_images": True},
@@ -226,14 +291,9 @@ def scratch_store(base: Path) -> Iterator[ImageStore]:
 
 
 def bulk_raw(payloads: list[bytes], hashed: str, store_in: Path | None = None) -> float:
-    with contextlib.ExitStack() as stack:
-        store = stack.enter_context(scratch_store(store_in)) if store_in is not None else None
-        return _bulk_raw(payloads, hashed or ("blake3" if store is not None else ""), store)
-
-
-def _bulk_raw(payloads: list[bytes], hashed: str, store: ImageStore | None) -> float:
-    server = RawServer(max(map(len, payloads)), hashed=hashed, store=store)
-    with raw_connect(server.address) as sock:
+    hashed = hashed or ("blake3" if store_in is not None else "")
+    size = max(map(len, payloads))
+    with served("raw", max_size=size, hashed=hashed, store_in=store_in) as address, raw_connect(address) as sock:
         start = time.perf_counter()
         for payload in payloads:
             sock.sendall(raw_head(payload, hashed))
@@ -241,15 +301,13 @@ def _bulk_raw(payloads: list[bytes], hashed: str, store: ImageStore | None) -> f
         acks = 0
         while acks < len(payloads):
             acks += len(sock.recv(len(payloads)))
-        elapsed = time.perf_counter() - start
-    server.close()
-    return elapsed
+        return time.perf_counter() - start
 
 
 def bulk_ours(payloads: list[bytes], dirs: dict[str, Path], storage: str, verify_images: bool) -> float:
     with (
-        our_server(dirs[storage], classifiers=[], verify_images=verify_images) as server,
-        ImageClient(*server.address, timeout=120) as client,
+        served("ours", base=dirs[storage], classifiers=[], verify_images=verify_images) as address,
+        ImageClient(*address, timeout=120) as client,
     ):
         start = time.perf_counter()
         replies = client.send_many(payloads, progress=False)
@@ -264,67 +322,41 @@ def bulk_ours(payloads: list[bytes], dirs: dict[str, Path], storage: str, verify
 
 def rtt_imagezmq(jpegs: list[bytes], store_in: Path | None = None) -> float:
     """ImageZMQ as shipped; with ``store_in``, given our guarantees: BLAKE3 checked, atomic store."""
-    with contextlib.ExitStack() as stack:
-        store = stack.enter_context(scratch_store(store_in)) if store_in is not None else None
-        return _rtt_imagezmq(jpegs, store)
-
-
-def _rtt_imagezmq(jpegs: list[bytes], store: ImageStore | None) -> float:
     import imagezmq
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    hub = imagezmq.ImageHub(open_port=f"tcp://127.0.0.1:{port}")
-    sender = imagezmq.ImageSender(connect_to=f"tcp://127.0.0.1:{port}")
+    with served("imagezmq", port=port, count=len(jpegs) + 1, store_in=store_in):
+        sender = imagezmq.ImageSender(connect_to=f"tcp://127.0.0.1:{port}")
 
-    def serve() -> None:
-        for _ in range(len(jpegs) + 1):
-            msg, jpg = hub.recv_jpg()
-            if store is not None:
-                name, _, declared = msg.rpartition("|")
-                view = np.frombuffer(jpg, dtype=np.uint8)  # a zero-copy view BLAKE3 accepts
-                digest = p.digest(view).hex()
-                if digest != declared:
-                    raise ValueError("digest mismatch")
-                store.store(name, memoryview(view), digest, "jpeg")
-            hub.send_reply(b"OK")
+        def label(name: str, jpg: bytes) -> str:
+            return f"{name}|{p.digest(jpg).hex()}" if store_in is not None else name
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-
-    def label(name: str, jpg: bytes) -> str:
-        return f"{name}|{p.digest(jpg).hex()}" if store is not None else name
-
-    sender.send_jpg(label("warm-up.jpg", jpegs[-1]), jpegs[-1])  # ZMQ connects lazily: not timed
-    start = time.perf_counter()
-    for i, jpg in enumerate(jpegs):
-        if sender.send_jpg(label(f"img{i}.jpg", jpg), jpg) != b"OK":
-            raise RuntimeError("imagezmq reply lost")
-    elapsed = time.perf_counter() - start
-    thread.join(10)
-    sender.close()
-    hub.close()
+        sender.send_jpg(label("warm-up.jpg", jpegs[-1]), jpegs[-1])  # ZMQ connects lazily: not timed
+        start = time.perf_counter()
+        for i, jpg in enumerate(jpegs):
+            if sender.send_jpg(label(f"img{i}.jpg", jpg), jpg) != b"OK":
+                raise RuntimeError("imagezmq reply lost")
+        elapsed = time.perf_counter() - start
+        sender.close()
     return elapsed
 
 
 def rtt_raw(jpegs: list[bytes]) -> float:
-    server = RawServer(max(map(len, jpegs)))
-    with raw_connect(server.address) as sock:
+    with served("raw", max_size=max(map(len, jpegs)), hashed="") as address, raw_connect(address) as sock:
         start = time.perf_counter()
         for jpg in jpegs:
             sock.sendall(raw_head(jpg, "") + jpg)
             if sock.recv(1) != b"\x01":
                 raise RuntimeError("raw reply lost")
-        elapsed = time.perf_counter() - start
-    server.close()
-    return elapsed
+        return time.perf_counter() - start
 
 
 def rtt_ours(jpegs: list[bytes], dirs: dict[str, Path], storage: str, verify_images: bool) -> float:
     with (
-        our_server(dirs[storage], classifiers=[], verify_images=verify_images) as server,
-        ImageClient(*server.address, timeout=60) as client,
+        served("ours", base=dirs[storage], classifiers=[], verify_images=verify_images) as address,
+        ImageClient(*address, timeout=60) as client,
     ):
         start = time.perf_counter()
         for i, jpg in enumerate(jpegs):
@@ -340,10 +372,8 @@ def durable_ours(jpegs: list[bytes], dirs: dict[str, Path], clients: int, *, pro
     """Our defaults on disk (or protocol 1's, emulated), ``clients`` at once, each one image at a time."""
     shares = [jpegs[k::clients] for k in range(clients)]
     with contextlib.ExitStack() as stack:
-        server = stack.enter_context(our_server(dirs["disk"], classifiers=[]))
-        if protocol1:
-            stack.enter_context(protocol1_defaults(server))
-        connections = [stack.enter_context(ImageClient(*server.address, timeout=120)) for _ in range(clients)]
+        address = stack.enter_context(served("ours", base=dirs["disk"], classifiers=[], protocol1=protocol1))
+        connections = [stack.enter_context(ImageClient(*address, timeout=120)) for _ in range(clients)]
 
         def run(k: int) -> None:
             for i, jpg in enumerate(shares[k]):
@@ -362,8 +392,8 @@ def durable_ours(jpegs: list[bytes], dirs: dict[str, Path], clients: int, *, pro
 def e2e_ours(jpegs: list[bytes], dirs: dict[str, Path], classifier: str, clients: int) -> float:
     """8 clients (one image at a time each) -> store on disk -> classify in the server's process pool."""
     shares = [jpegs[k::clients] for k in range(clients)]
-    with our_server(dirs["disk"], classifiers=[classifier], workers=os.cpu_count() or 1) as server:
-        connections = [ImageClient(*server.address, timeout=120) for _ in range(clients)]
+    with served("ours", base=dirs["disk"], classifiers=[classifier], workers=os.cpu_count() or 1) as address:
+        connections = [ImageClient(*address, timeout=120) for _ in range(clients)]
         for c in connections:
             c.hello  # noqa: B018 - connect before the clock starts
 
@@ -433,7 +463,14 @@ def main(argv: list[str] | None = None) -> int:
         "--classifier", default=None, help="end-to-end classifier (default: the default classifier, imgclass.ready)"
     )
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the server sides in threads of this process (one GIL for both ends), as before",
+    )
     args = parser.parse_args(argv)
+    global SEPARATE
+    SEPARATE = not args.in_process
     runs = args.runs or (3 if args.quick else 5)
     n_bulk, n_rtt, n_e2e = (6, 60, 48) if args.quick else (16, 300, 96)
     dirs = storage_dirs()
@@ -448,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
                     "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None},
-        "settings": {"runs": runs, "quick": args.quick, "bulk_images": n_bulk,
+        "settings": {"runs": runs, "quick": args.quick, "separate_processes": SEPARATE, "bulk_images": n_bulk,
                      "bulk_mean_bytes": round(bulk_mb * 1e6 / n_bulk), "round_trip_images": n_rtt,
                      "jpeg_mean_bytes": round(statistics.mean(map(len, jpegs))), "end_to_end_images": n_e2e,
                      "storage": {k: str(v) for k, v in dirs.items()}},
@@ -564,7 +601,8 @@ def render(results: dict[str, Any]) -> str:
         f"{s.get('end_to_end_classifier', {}).get('name')}",
     }
     machine = results["machine"]
-    lines = [f"median of {s['runs']} runs; {machine['cpus']} CPUs; load average {machine['load_average']}"]
+    where = "server sides in their own processes" if s.get("separate_processes") else "all in one process"
+    lines = [f"median of {s['runs']} runs; {machine['cpus']} CPUs; load average {machine['load_average']}; {where}"]
     for section, title in titles.items():
         if section not in results:
             continue
