@@ -417,8 +417,11 @@ def e2e_classify_paths(folder: Path, classifier: str, executor: Any, count: int)
     from imgclass.bulk import classify_paths
 
     start = time.perf_counter()
-    # No result cache: every run must classify, as the server does.
-    results = list(classify_paths(folder, classifier=classifier, executor=executor, cache_size=0))
+    # No result cache: every run must classify, as the server does. Small chunks, so that every worker
+    # stays busy to the end (the default 32 would leave one idle for a third of a 96-image run).
+    workers = getattr(executor, "_max_workers", 1)
+    chunk = max(1, count // (8 * workers))
+    results = list(classify_paths(folder, classifier=classifier, executor=executor, cache_size=0, chunk_size=chunk))
     elapsed = time.perf_counter() - start
     if len(results) != count or any(r.error for r in results):
         raise RuntimeError(f"classify_paths failed: {[r.error for r in results if r.error][:3]}")
