@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -114,6 +115,9 @@ _WORKER_CLASSIFIERS: dict[str, ReadyClassifier] = {}
 
 
 def _init_worker(spec: ClassifierSpec) -> None:
+    # Ctrl-C reaches the whole process group; the server shuts its pool down itself, and a worker
+    # interrupted on its own would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one worker per core: no nested thread pools
     cv2.setNumThreads(1)
     _WORKER_CLASSIFIERS.update(resolve_classifiers(spec))

@@ -127,3 +127,30 @@ def test_send_gives_up_after_retry_for(tmp_path: Path, folder: Path, capsys: pyt
         elapsed = time.monotonic() - started
     assert status == 2 and 0.5 <= elapsed < TIMEOUT
     assert "retrying in" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_stops_a_server_with_a_classifier_pool_quietly(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group, pool workers included: no tracebacks, a clean stop."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", "imgclass", "serve", "--port", "0", "--out", str(tmp_path / "out"),
+               "--classifier", "byte-length", "--workers", "1"]  # fmt: skip
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        assert proc.stderr is not None
+        for _ in range(5):  # "loading ...", then "listening ..."
+            line = proc.stderr.readline()
+            if "listening" in line or not line:
+                break
+        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        assert match, line
+        with ImageClient("127.0.0.1", int(match.group(1)), timeout=TIMEOUT) as client:
+            assert client.send(make_image(1)).verdict("byte-length").label in ("real", "animated")
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "stopped; 1 images received" in err
