@@ -295,7 +295,7 @@ def test_one_address_holds_at_most_its_share(serve: Serve, images: list[bytes]) 
         with RawPeer(server.address) as third:  # over the address's share: its own oldest goes
             [reply] = first.read_until_closed()
             assert reply.code == "evicted"
-            assert server.active_connections == 2
+            assert server.wait_until(lambda s: s.active_connections == 2, TIMEOUT)
             third.send(_good_frame(images[0]))
             assert third.read_reply().ok
         second.send(_good_frame(images[1]))
