@@ -14,8 +14,17 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-#: ``imgclass classify`` without ``--classifier``/``--model``: the poster's colour rule needs no fitting.
-DEFAULT_CLASSIFIER = "colour-count"
+#: ``imgclass classify`` without ``--classifier``/``--model``: the accurate default.
+DEFAULT_CLASSIFIER = "combined"
+#: ``--fast``: the hand-made-feature model at about the cost of a reduced decode.
+FAST_CLASSIFIER = "fast"
+
+
+def fast_classifier() -> str:
+    """The fast classifier's registered name (``combined`` itself until ``fast`` is registered)."""
+    from imgclass.classifiers import REGISTRY
+
+    return FAST_CLASSIFIER if FAST_CLASSIFIER in REGISTRY else DEFAULT_CLASSIFIER
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""The work one task does: read each path of a chunk safely, check it, classify it.
+"""The work one task does: read each path of a chunk safely, check it, classify the chunk in batches.
 
 Everything a file can do wrong becomes an ``error`` string on its result, never an exception out of
-the chunk, so one bad file cannot stop a run of millions. Results are cached per process by path and
+the chunk, so one bad file cannot stop a run of millions. Outcomes are cached per process by path and
 file identity (device, inode, size, modification time), so a list that names the same few files
-100,000 times classifies each of them once per worker.
+100,000 times classifies each of them once per worker. A chunk's outcome goes back to the caller as
+one compact :class:`~imgclass.bulk.results.ChunkOutcome`.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
-from imgclass.bulk.results import BulkResult
+from imgclass.bulk.paths import Unlisted
+from imgclass.bulk.results import ChunkOutcome
 from imgclass.bulk.spec import ClassifierSpec, resolve
 from imgclass.decode import DEFAULT_MAX_PIXELS, decode_image
 from imgclass.headers import read_header
-from imgclass.labels import LABEL_NAMES
 
 #: Files larger than this are refused before they are read (no photo comes near it).
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -38,7 +40,10 @@ DEFAULT_CACHE_SIZE = 1024
 # O_NONBLOCK: opening a FIFO that a folder walk found must not hang the worker until a writer appears.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
-Outcome = tuple[str | None, float | None, str | None]  # label, score, error
+#: Bytes of files classified by one ``predict_proba`` call at most (a chunk of big photos is split).
+BATCH_BYTES = 32 * 1024 * 1024
+
+Outcome = tuple[float | None, str | None]  # score, error
 
 
 @dataclass(frozen=True)
@@ -57,14 +62,43 @@ class ChunkOptions:
             raise ValueError(f"cache_size must be >= 0, got {self.cache_size}")
 
 
-def classify_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> list[BulkResult]:
-    """One result per path, in order. This is the function every backend runs remotely."""
+def classify_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> ChunkOutcome:
+    """Scores, times and errors for ``paths``, in order. This is the function every backend runs remotely.
+
+    Files are read and checked one by one, then classified in batches (one ``predict_proba`` call for
+    up to :data:`BATCH_BYTES` of files): a model's per-call cost (input validation, tree traversal
+    set-up, a network's forward pass) is paid once per batch instead of once per image.
+    """
     classifier = resolve(spec)
     scope = _scope(spec, options)
-    return [classify_file(classifier, spec, path, options, scope) for path in paths]
+    count = len(paths)
+    scores = np.full(count, np.nan)
+    ms = np.zeros(count)
+    errors: dict[int, str] = {}
+    batch = _Batch()
+    for i, path in enumerate(paths):
+        start = time.perf_counter()
+        try:
+            found = _read_checked(scope, path, options)
+        except Exception as exc:
+            errors[i] = describe(exc)
+        else:
+            if isinstance(found, tuple):  # a cached outcome
+                score, error = found
+                if error is None:
+                    scores[i] = score
+                else:
+                    errors[i] = error
+            else:
+                batch.add(i, found)
+        ms[i] = time.perf_counter() - start
+        if batch.size >= BATCH_BYTES:
+            batch.classify(classifier, scores, ms, errors, options.cache_size)
+    batch.classify(classifier, scores, ms, errors, options.cache_size)
+    return ChunkOutcome(scores, np.round(ms * 1e3, 3), tuple(sorted(errors.items())), spec.label)
 
 
-def remote_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> list[BulkResult]:
+def remote_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> ChunkOutcome:
     """:func:`classify_chunk` in a pool or Dask worker process: OpenCV single-threaded first.
 
     The processes are the parallelism; OpenCV's own threads on top would only oversubscribe the cores.
@@ -109,43 +143,114 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-def classify_file(
-    classifier: Any, spec: ClassifierSpec, path: str, options: ChunkOptions, scope: int | None = None
-) -> BulkResult:
-    """Read, check and classify one file; every failure becomes the result's ``error``."""
-    start = time.perf_counter()
-    outcome = _outcome(classifier, _scope(spec, options) if scope is None else scope, path, options)
-    ms = round((time.perf_counter() - start) * 1e3, 3)
-    label, score, error = outcome
-    return BulkResult(path=path, label=label, score=score, classifier=spec.label, ms=ms, error=error)
+@dataclass(frozen=True)
+class _Read:
+    """A file's bytes, checked and waiting for its batch, and the key its outcome is cached under."""
+
+    data: bytes
+    key: Hashable | None
 
 
-def _outcome(classifier: Any, scope: int, path: str, options: ChunkOptions) -> Outcome:
-    try:
-        if "://" in path:
-            return _classify_bytes(classifier, _read_url(path, options.max_bytes), options)
-        fd = os.open(path, _OPEN_FLAGS)
-    except Exception as exc:
-        return None, None, describe(exc)
+def _read_checked(scope: int, path: str, options: ChunkOptions) -> _Read | Outcome:
+    """The file's bytes (header checked), or its cached outcome; raises for a file that cannot be read."""
+    if isinstance(path, Unlisted):
+        raise ValueError(path.reason)
+    if "://" in path:
+        return _Read(_checked(_read_url(path, options.max_bytes), options), None)
+    fd = os.open(path, _OPEN_FLAGS)
     try:
         info = os.fstat(fd)
         key = (scope, path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
         cached = _cache.get(key)
         if cached is not None:
             return cached
+        if stat.S_ISDIR(info.st_mode):
+            raise ValueError("a folder, not a file")
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
         if info.st_size > options.max_bytes:
             raise ValueError(f"file of {info.st_size} bytes exceeds the limit of {options.max_bytes}")
         with os.fdopen(fd, "rb", closefd=False) as file:
             data = _read_capped(file, options.max_bytes)
-    except Exception as exc:
-        return None, None, describe(exc)
     finally:
         os.close(fd)
-    outcome = _classify_bytes(classifier, data, options)
-    _cache.put(key, outcome, options.cache_size)
-    return outcome
+    return _Read(_checked(data, options), key)
+
+
+def _checked(data: bytes, options: ChunkOptions) -> bytes:
+    if not data:
+        raise ValueError("empty file")
+    header = read_header(data)
+    if header.pixels > options.max_pixels:
+        raise ValueError(
+            f"{header.format} header declares {header.width}x{header.height} pixels, over the limit of "
+            f"{options.max_pixels} (decompression bomb?)"
+        )
+    if options.verify:
+        decode_image(data, max_pixels=options.max_pixels)
+    return data
+
+
+class _Batch:
+    """Files read and checked, classified together by one ``predict_proba`` call."""
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+        self.reads: list[_Read] = []
+        self.size = 0
+
+    def add(self, index: int, read: _Read) -> None:
+        self.indices.append(index)
+        self.reads.append(read)
+        self.size += len(read.data)
+
+    def classify(
+        self,
+        classifier: Any,
+        scores: npt.NDArray[np.float64],
+        ms: npt.NDArray[np.float64],
+        errors: dict[int, str],
+        cache_size: int,
+    ) -> None:
+        """Score the batch into ``scores``/``errors``, share its time out over ``ms``, cache, and empty it."""
+        if not self.reads:
+            return
+        start = time.perf_counter()
+        outcomes = classify_batch(classifier, [read.data for read in self.reads])
+        share = (time.perf_counter() - start) / len(self.reads)
+        for index, read, outcome in zip(self.indices, self.reads, outcomes, strict=True):
+            score, error = outcome
+            if error is None:
+                scores[index] = score
+            else:
+                errors[index] = error
+            ms[index] += share
+            if read.key is not None:
+                _cache.put(read.key, outcome, cache_size)
+        self.indices, self.reads, self.size = [], [], 0
+
+
+def classify_batch(classifier: Any, images: Sequence[bytes]) -> list[Outcome]:
+    """``(score, None)`` or ``(None, error)`` per image; one call for the batch, one per image if it fails.
+
+    A batch call fails as a whole when any image in it does (a truncated JPEG, a model refusing a
+    format), so on failure each image is retried alone and only the culprits get an error.
+    """
+    try:
+        proba = np.asarray(classifier.predict_proba(list(images)), dtype=np.float64)
+        if proba.shape != (len(images), 2):
+            raise ValueError(f"classifier returned probabilities of shape {proba.shape} for {len(images)} images")
+    except Exception as exc:
+        if len(images) == 1:
+            return [(None, describe(exc))]
+        return [outcome for image in images for outcome in classify_batch(classifier, [image])]
+    return [_scored(score) for score in proba[:, 1].tolist()]
+
+
+def _scored(score: float) -> Outcome:
+    if not math.isfinite(score):
+        return None, f"classifier gave a non-finite score {score}"
+    return score, None
 
 
 def _read_capped(file: Any, max_bytes: int) -> bytes:
@@ -162,27 +267,6 @@ def _read_url(url: str, max_bytes: int) -> bytes:
         raise ValueError("reading URLs needs fsspec (and the filesystem's own package, e.g. s3fs)") from None
     with fsspec.open(url, "rb") as file:
         return _read_capped(file, max_bytes)
-
-
-def _classify_bytes(classifier: Any, data: bytes, options: ChunkOptions) -> Outcome:
-    try:
-        if not data:
-            raise ValueError("empty file")
-        header = read_header(data)
-        if header.pixels > options.max_pixels:
-            raise ValueError(
-                f"{header.format} header declares {header.width}x{header.height} pixels, over the limit of "
-                f"{options.max_pixels} (decompression bomb?)"
-            )
-        if options.verify:
-            decode_image(data, max_pixels=options.max_pixels)
-        proba = np.asarray(classifier.predict_proba([data]), dtype=np.float64)
-        score = float(proba[0, 1])
-        if not math.isfinite(score):
-            raise ValueError(f"classifier gave a non-finite score {score}")
-    except Exception as exc:
-        return None, None, describe(exc)
-    return LABEL_NAMES[int(score > 0.5)], score, None
 
 
 def describe(exc: BaseException) -> str:

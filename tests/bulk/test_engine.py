@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from imgclass.bulk import BulkResult, ClassifierSpec, classify_paths, process_pool
+from imgclass.bulk import BulkOptions, BulkResult, ClassifierSpec, classify_paths, process_pool
 from imgclass.bulk.engine import chunks, classify_batches, run_ordered
+from imgclass.bulk.results import ChunkOutcome
 from imgclass.bulk.output import open_output
 from imgclass.bulk.worker import clear_cache
 
@@ -77,20 +79,49 @@ def test_skip_leaves_out_what_is_done(image_dir: Path) -> None:
 
 
 def test_argument_checks(image_dir: Path) -> None:
-    for kwargs in ({"chunk_size": 0}, {"workers": 0}, {"in_flight": 0}, {"dask": "local", "executor": object()}):
+    for kwargs in (
+        {"chunk_size": 0},
+        {"workers": 0},
+        {"in_flight": 0},
+        {"dask": "local", "executor": object()},
+        {"cache_size": -1},
+        {"max_pixels": 0},
+    ):
         with pytest.raises(ValueError):
-            classify_paths(image_dir, **kwargs)  # type: ignore[arg-type]
+            classify_paths(image_dir, **kwargs)
+        with pytest.raises(ValueError):
+            BulkOptions(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown classifier"):
         classify_paths(image_dir, classifier="nope")
+    with pytest.raises(TypeError):
+        classify_paths(image_dir, colour="red")
+
+
+def test_options_object_and_keywords_agree(image_dir: Path) -> None:
+    options = BulkOptions(classifier="colour-count", chunk_size=5)
+    by_object = outcomes(classify_paths(image_dir, options))
+    assert by_object == outcomes(classify_paths(image_dir, classifier="colour-count", chunk_size=5))
+    assert by_object == outcomes(classify_paths(image_dir, options, chunk_size=2))  # keywords override fields
+    assert {r[3] for r in by_object} == {"colour-count"}
+    assert {r[3] for r in outcomes(classify_paths(image_dir))} == {"combined"}  # the accurate default
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.workers = 2  # type: ignore[misc]
+
+
+def test_batches_are_chunks_of_the_same_stream(image_dir: Path) -> None:
+    batches = list(classify_batches(image_dir, chunk_size=5))
+    assert [len(b) for b in batches] == [5, 5, 2]
+    assert [r.outcome for b in batches for r in b] == outcomes(classify_paths(image_dir, chunk_size=5))
 
 
 class FakeFuture:
     def __init__(self, chunk: Sequence[str], log: list[str]) -> None:
         self.chunk, self.log, self.cancelled = list(chunk), log, False
 
-    def result(self) -> list[BulkResult]:
+    def result(self) -> ChunkOutcome:
         self.log.append(f"result {self.chunk[0]}")
-        return [BulkResult(p, "real", 0.0, "fake", 0.0) for p in self.chunk]
+        n = len(self.chunk)
+        return ChunkOutcome(np.zeros(n), np.zeros(n), (), "fake")
 
     def cancel(self) -> bool:
         self.cancelled = True
@@ -109,7 +140,7 @@ def test_run_ordered_bounds_the_chunks_in_flight_and_keeps_order() -> None:
         return submitted[-1]
 
     work = chunks((f"p{i}" for i in range(10)), 2)
-    out = [r.path for batch in run_ordered(submit, work, 3) for r in batch]
+    out = [r.path for chunk, outcome in run_ordered(submit, work, 3) for r in outcome.results(chunk)]
     assert out == [f"p{i}" for i in range(10)]
     assert log[:4] == ["submit p0", "submit p2", "submit p4", "result p0"]
 
