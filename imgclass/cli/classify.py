@@ -7,7 +7,11 @@ import contextlib
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from imgclass.bulk.output import Writer
+    from imgclass.bulk.paths import Skipped
 
 ORDER = 30
 
@@ -112,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         quiet_dask_logs()
     if workers == 1 and not args.dask:
         start_worker(spec)  # this process is the worker: OpenCV on one thread, freed heap kept, model loaded
+    writer: Writer
     if args.out:
         writer, done = open_output(args.out, resume=args.resume, overwrite=args.overwrite, classifier=spec.label)
     else:
@@ -136,16 +141,16 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     _report_skipped(skipped)
     if not args.no_progress:
-        skipped = f", {already} already in {args.out}" if already else ""
+        before = f", {already} already in {args.out}" if already else ""
         rate = writer.written / elapsed if elapsed > 0 else 0.0
         print(
-            f"classified {writer.written} paths ({writer.failed} failed{skipped}) in {elapsed:.1f} s, {rate:.1f} img/s",
+            f"classified {writer.written} paths ({writer.failed} failed{before}) in {elapsed:.1f} s, {rate:.1f} img/s",
             file=sys.stderr,
         )
     return 1 if writer.failed else 0
 
 
-def _report_skipped(skipped: Any) -> None:
+def _report_skipped(skipped: Skipped) -> None:
     """Say on stderr which folders were not descended into (each also has an error line) and what to do."""
     if skipped.folders:
         examples = ", ".join(skipped.examples[:3]) + (", ..." if skipped.folders > 3 else "")

@@ -247,3 +247,14 @@ def test_a_symlink_loop_does_not_hide_files(image_dir: Path, tmp_path: Path, cap
     assert "loop" in lines["back"]["error"]
     assert "symbolic links" in lines["self.jpg"]["error"]
     assert all(lines[image.name]["error"] is None for image in images)
+
+
+def test_parquet_output_and_resume(image_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    clean, out = tmp_path / "clean.jsonl", tmp_path / "out.parquet"
+    assert run_cli(image_dir, "--out", clean) == 0
+    assert run_cli(image_dir, "--out", out) == 0
+    assert [r.outcome for r in read_results(out)] == [r.outcome for r in read_results(clean)]
+    assert run_cli(image_dir, "--out", out) == 2  # exists: --resume or --overwrite
+    assert run_cli(image_dir, "--out", out, "--resume") == 0
+    assert len(list(read_results(out))) == 12
