@@ -43,8 +43,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from imgclass import __version__  # noqa: E402
-from imgclass.classifiers import classifier_names, pretrained  # noqa: E402
+from imgclass.classifiers import classifier_names  # noqa: E402
 from imgclass.data import load_dataset  # noqa: E402
+from imgclass.ready import pretrained  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "classifiers.json"
 

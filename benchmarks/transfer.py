@@ -295,7 +295,7 @@ def rtt_ours(jpegs: list[bytes], dirs: dict[str, Path], storage: str, verify_ima
 
 def time_classifier(name: str, sample: bytes) -> tuple[Any, float]:
     """The ready-made classifier ``name`` and its seconds per image."""
-    from imgclass.classifiers import pretrained
+    from imgclass.ready import pretrained
 
     estimator = pretrained(name)
     estimator.predict_proba([sample])

@@ -11,7 +11,7 @@ from imgclass.bulk.engine import DEFAULT_CHUNK_SIZE, BulkOptions, classify_batch
 from imgclass.bulk.output import load_done, open_output, read_results
 from imgclass.bulk.paths import Skipped, expand_paths
 from imgclass.bulk.results import BulkResult
-from imgclass.bulk.spec import DEFAULT_CLASSIFIER, FAST_CLASSIFIER, ClassifierSpec, fast_classifier
+from imgclass.bulk.spec import DEFAULT_CLASSIFIER, FAST_CLASSIFIER, ClassifierSpec
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -24,7 +24,6 @@ __all__ = [
     "classify_batches",
     "classify_paths",
     "expand_paths",
-    "fast_classifier",
     "load_done",
     "open_output",
     "process_pool",

@@ -63,7 +63,7 @@ class BulkOptions:
         Descend into subfolders of the folders given (without it, each subfolder gets an error line).
     classifier : str, ClassifierSpec or estimator, optional
         A registry name (default :data:`~imgclass.bulk.spec.DEFAULT_CLASSIFIER`, the accurate one; the
-        fast one is :func:`~imgclass.bulk.spec.fast_classifier`), or a fitted estimator with
+        fast one is :data:`~imgclass.ready.FAST_CLASSIFIER`), or a fitted estimator with
         ``predict_proba`` on encoded bytes. ``model`` is a saved model file instead.
     workers : int
         Processes in a local pool (1: classify in this process). With ``dask="local"``, the number of

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import importlib
-import math
 import os
 import stat
 import sys
@@ -30,10 +29,10 @@ from imgclass.bulk.paths import Unlisted
 from imgclass.bulk.results import ChunkOutcome
 from imgclass.bulk.spec import ClassifierSpec, resolve
 from imgclass.decode import DEFAULT_MAX_PIXELS, decode_image
-from imgclass.headers import read_header
+from imgclass.ready import DEFAULT_MAX_BYTES, Limits, ReadyClassifier, check_image, describe_error
 
 #: Files larger than this are refused before they are read (no photo comes near it).
-MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_FILE_BYTES = DEFAULT_MAX_BYTES
 #: Results remembered per process for repeated paths; bounded so memory stays flat.
 DEFAULT_CACHE_SIZE = 1024
 
@@ -56,21 +55,26 @@ class ChunkOptions:
     cache_size: int = DEFAULT_CACHE_SIZE
 
     def __post_init__(self) -> None:
-        if self.max_pixels < 1 or self.max_bytes < 1:
-            raise ValueError("max_pixels and max_bytes must be positive")
+        self.limits  # noqa: B018 - checks max_pixels and max_bytes
         if self.cache_size < 0:
             raise ValueError(f"cache_size must be >= 0, got {self.cache_size}")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(max_pixels=self.max_pixels, max_bytes=self.max_bytes)
 
 
 def classify_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> ChunkOutcome:
     """Scores, times and errors for ``paths``, in order. This is the function every backend runs remotely.
 
-    Files are read and checked one by one, then classified in batches (one ``predict_proba`` call for
-    up to :data:`BATCH_BYTES` of files): a model's per-call cost (input validation, tree traversal
-    set-up, a network's forward pass) is paid once per batch instead of once per image.
+    Files are read and checked one by one (:func:`imgclass.ready.check_image`), then classified in batches
+    (:meth:`imgclass.ready.ReadyClassifier.scores`, one ``predict_proba`` call for up to :data:`BATCH_BYTES`
+    of files): a model's per-call cost (input validation, tree traversal set-up, a network's forward pass)
+    is paid once per batch instead of once per image. A batch that fails is retried an image at a time.
     """
     classifier = resolve(spec)
     scope = _scope(spec, options)
+    limits = options.limits
     count = len(paths)
     scores = np.full(count, np.nan)
     ms = np.zeros(count)
@@ -79,9 +83,9 @@ def classify_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOpt
     for i, path in enumerate(paths):
         start = time.perf_counter()
         try:
-            found = _read_checked(scope, path, options)
+            found = _read_checked(scope, path, options, limits)
         except Exception as exc:
-            errors[i] = describe(exc)
+            errors[i] = describe_error(exc)
         else:
             if isinstance(found, tuple):  # a cached outcome
                 score, error = found
@@ -151,12 +155,12 @@ class _Read:
     key: Hashable | None
 
 
-def _read_checked(scope: int, path: str, options: ChunkOptions) -> _Read | Outcome:
-    """The file's bytes (header checked), or its cached outcome; raises for a file that cannot be read."""
+def _read_checked(scope: int, path: str, options: ChunkOptions, limits: Limits) -> _Read | Outcome:
+    """The file's bytes (checked against the limits), or its cached outcome; raises for a file that fails."""
     if isinstance(path, Unlisted):
         raise ValueError(path.reason)
     if "://" in path:
-        return _Read(_checked(_read_url(path, options.max_bytes), options), None)
+        return _Read(_checked(_read_url(path, options.max_bytes), options, limits), None)
     fd = os.open(path, _OPEN_FLAGS)
     try:
         info = os.fstat(fd)
@@ -174,18 +178,11 @@ def _read_checked(scope: int, path: str, options: ChunkOptions) -> _Read | Outco
             data = _read_capped(file, options.max_bytes)
     finally:
         os.close(fd)
-    return _Read(_checked(data, options), key)
+    return _Read(_checked(data, options, limits), key)
 
 
-def _checked(data: bytes, options: ChunkOptions) -> bytes:
-    if not data:
-        raise ValueError("empty file")
-    header = read_header(data)
-    if header.pixels > options.max_pixels:
-        raise ValueError(
-            f"{header.format} header declares {header.width}x{header.height} pixels, over the limit of "
-            f"{options.max_pixels} (decompression bomb?)"
-        )
+def _checked(data: bytes, options: ChunkOptions, limits: Limits) -> bytes:
+    check_image(data, limits)
     if options.verify:
         decode_image(data, max_pixels=options.max_pixels)
     return data
@@ -206,7 +203,7 @@ class _Batch:
 
     def classify(
         self,
-        classifier: Any,
+        classifier: ReadyClassifier,
         scores: npt.NDArray[np.float64],
         ms: npt.NDArray[np.float64],
         errors: dict[int, str],
@@ -216,41 +213,20 @@ class _Batch:
         if not self.reads:
             return
         start = time.perf_counter()
-        outcomes = classify_batch(classifier, [read.data for read in self.reads])
+        outcomes = classifier.scores([read.data for read in self.reads])
         share = (time.perf_counter() - start) / len(self.reads)
-        for index, read, outcome in zip(self.indices, self.reads, outcomes, strict=True):
-            score, error = outcome
-            if error is None:
-                scores[index] = score
+        for index, read, scored in zip(self.indices, self.reads, outcomes, strict=True):
+            outcome: Outcome
+            if isinstance(scored, Exception):
+                outcome = (None, describe_error(scored))
+                errors[index] = outcome[1]
             else:
-                errors[index] = error
+                outcome = (scored, None)
+                scores[index] = scored
             ms[index] += share
             if read.key is not None:
                 _cache.put(read.key, outcome, cache_size)
         self.indices, self.reads, self.size = [], [], 0
-
-
-def classify_batch(classifier: Any, images: Sequence[bytes]) -> list[Outcome]:
-    """``(score, None)`` or ``(None, error)`` per image; one call for the batch, one per image if it fails.
-
-    A batch call fails as a whole when any image in it does (a truncated JPEG, a model refusing a
-    format), so on failure each image is retried alone and only the culprits get an error.
-    """
-    try:
-        proba = np.asarray(classifier.predict_proba(list(images)), dtype=np.float64)
-        if proba.shape != (len(images), 2):
-            raise ValueError(f"classifier returned probabilities of shape {proba.shape} for {len(images)} images")
-    except Exception as exc:
-        if len(images) == 1:
-            return [(None, describe(exc))]
-        return [outcome for image in images for outcome in classify_batch(classifier, [image])]
-    return [_scored(score) for score in proba[:, 1].tolist()]
-
-
-def _scored(score: float) -> Outcome:
-    if not math.isfinite(score):
-        return None, f"classifier gave a non-finite score {score}"
-    return score, None
 
 
 def _read_capped(file: Any, max_bytes: int) -> bytes:
@@ -267,15 +243,6 @@ def _read_url(url: str, max_bytes: int) -> bytes:
         raise ValueError("reading URLs needs fsspec (and the filesystem's own package, e.g. s3fs)") from None
     with fsspec.open(url, "rb") as file:
         return _read_capped(file, max_bytes)
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line reason for a result's ``error`` field (the path is already on the line)."""
-    if isinstance(exc, OSError):
-        return f"cannot read: {exc.strerror or exc}"
-    if isinstance(exc, ValueError):
-        return str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {exc}"
 
 
 class _LRU:

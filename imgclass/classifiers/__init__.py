@@ -1,13 +1,11 @@
 """The classifiers, by name.
 
-``make_classifier(name, **params)`` builds an unfitted estimator; ``pretrained(name)`` returns one that
-is ready to predict (a shipped model, the poster's fixed rule, or, failing those, one fitted once per
-process on the bundled reference set).
+``make_classifier(name, **params)`` builds an unfitted estimator. A classifier *ready to predict* (a shipped
+model, a fixed rule or a model file) comes from :mod:`imgclass.ready`, which sits above this module.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -54,39 +52,6 @@ def make_classifier(name: str, **params: Any) -> ImageClassifier:
     return factory(**params)
 
 
-def ready_classifier_names() -> tuple[str, ...]:
-    """Names that :func:`pretrained` serves without fitting: fixed rules and shipped models."""
-    from imgclass.models import shipped_model_path
-
-    return tuple(
-        name
-        for name in REGISTRY
-        if not make_classifier(name).__sklearn_tags__().requires_fit or shipped_model_path(name) is not None
-    )
-
-
-@functools.cache
-def pretrained(name: str) -> ImageClassifier:
-    """A classifier ready to predict, shared within the process (treat it as read-only)."""
-    classifier = make_classifier(name)
-    if not classifier.__sklearn_tags__().requires_fit:
-        return classifier
-    from imgclass.models import load_model, shipped_model_path
-
-    shipped = shipped_model_path(name)
-    if shipped is not None:
-        try:
-            return load_model(shipped)
-        except (ValueError, ImportError) as exc:
-            # A stale or unreadable shipped model must not break classification: refit instead.
-            logger.warning("shipped model %s not used (%s); fitting on the reference set instead", shipped, exc)
-    from imgclass.data import load_dataset
-
-    logger.info("fitting %s on the bundled reference set", name)
-    dataset = load_dataset()
-    return classifier.fit(dataset.images, dataset.labels)
-
-
 __all__ = [
     "CLASSIFIER_NAMES",
     "POSTER_CLASSIFIERS",
@@ -102,6 +67,4 @@ __all__ = [
     "check_images",
     "classifier_names",
     "make_classifier",
-    "pretrained",
-    "ready_classifier_names",
 ]

@@ -18,9 +18,9 @@ ORDER = 30
 
 def register(subparsers: Any) -> None:
     from imgclass.bulk.engine import DEFAULT_CHUNK_SIZE
-    from imgclass.bulk.spec import DEFAULT_CLASSIFIER, fast_classifier
     from imgclass.classifiers import classifier_names
     from imgclass.decode import DEFAULT_MAX_PIXELS
+    from imgclass.ready import DEFAULT_CLASSIFIER, FAST_CLASSIFIER
 
     parser = subparsers.add_parser(
         "classify",
@@ -47,8 +47,8 @@ def register(subparsers: Any) -> None:
         "--fast",
         action="store_const",
         dest="classifier",
-        const=fast_classifier(),
-        help=f"the fast classifier ({fast_classifier()}: about the cost of decoding a reduced image)",
+        const=FAST_CLASSIFIER,
+        help=f"the fast classifier ({FAST_CLASSIFIER}: about the cost of decoding a reduced image)",
     )
     which.add_argument("--model", metavar="FILE", help="a saved model file instead of a registered classifier")
     parser.add_argument(

@@ -14,7 +14,7 @@ The checksum catches corruption, not an attacker, who can recompute it; the allo
 crafted file from reaching anything but the estimators listed.
 
 Shipped models live next to this module as ``<classifier name>.json``; :func:`shipped_model_path`
-finds them and :func:`imgclass.classifiers.pretrained` loads them.
+finds them and :func:`imgclass.ready.pretrained` loads them.
 """
 
 from __future__ import annotations

@@ -125,9 +125,9 @@ class _Connection:
 class ImageServer:
     """Receive images over TCP, store each once, classify it and reply. A context manager.
 
-    ``classifiers`` is a list of names for :func:`imgclass.classifiers.pretrained`, a mapping
+    ``classifiers`` is a list of names for :func:`imgclass.ready.ready`, a mapping
     name -> estimator, or ``None`` for those ready without fitting
-    (:func:`imgclass.classifiers.ready_classifier_names`: shipped models and fixed rules). An empty list turns
+    (:func:`imgclass.ready.ready_names`: shipped models and fixed rules). An empty list turns
     classification off.
     """
 
@@ -555,10 +555,6 @@ def _resolve_classifiers(spec: ClassifierSpec) -> dict[str, Classifier]:
         return dict(spec)
     if spec is not None and not spec:
         return {}
-    from imgclass import classifiers as registry
+    from imgclass.ready import ready_many, ready_names
 
-    names = list(registry.ready_classifier_names()) if spec is None else list(spec)
-    unknown = [n for n in names if n not in registry.CLASSIFIER_NAMES]
-    if unknown:
-        raise ValueError(f"unknown classifier(s) {unknown}; choose from {list(registry.CLASSIFIER_NAMES)}")
-    return {name: cast(Classifier, registry.pretrained(name)) for name in names}
+    return {c.name: cast(Classifier, c.estimator) for c in ready_many(ready_names() if spec is None else spec)}

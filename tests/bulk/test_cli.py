@@ -204,11 +204,11 @@ def test_a_saved_model_file(image_dir: Path, tmp_path: Path, tiny_set: tuple[lis
 
 
 def test_fast_is_one_option_away(image_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from imgclass.bulk import fast_classifier
+    from imgclass.bulk import FAST_CLASSIFIER
 
     assert run_cli(image_dir, "--fast") == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(lines) == 12 and {line["classifier"] for line in lines} == {fast_classifier()}
+    assert len(lines) == 12 and {line["classifier"] for line in lines} == {FAST_CLASSIFIER}
     with pytest.raises(SystemExit):
         run_cli(image_dir, "--fast", "--classifier", "bilateral")
 
@@ -232,7 +232,9 @@ def test_subfolders_without_recursive_get_error_lines_and_a_hint(
     assert len(capsys.readouterr().out.splitlines()) == 4
 
 
-def test_a_symlink_loop_does_not_hide_files(image_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_symlink_loop_does_not_hide_files(
+    image_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     top = tmp_path / "top"
     (top / "sub").mkdir(parents=True)
     (top / "sub" / "back").symlink_to(top, target_is_directory=True)

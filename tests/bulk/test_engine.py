@@ -17,8 +17,8 @@ import pytest
 
 from imgclass.bulk import BulkOptions, BulkResult, ClassifierSpec, classify_paths, process_pool
 from imgclass.bulk.engine import chunks, classify_batches, run_ordered
-from imgclass.bulk.results import ChunkOutcome
 from imgclass.bulk.output import open_output
+from imgclass.bulk.results import ChunkOutcome
 from imgclass.bulk.worker import clear_cache
 
 

@@ -14,9 +14,9 @@ import pytest
 from imgclass.bulk.paths import Unlisted
 from imgclass.bulk.results import BulkResult, ChunkOutcome
 from imgclass.bulk.spec import ClassifierSpec, EstimatorSpec, as_spec
-from imgclass.bulk.worker import ChunkOptions, classify_batch, clear_cache, keep_freed_memory
+from imgclass.bulk.worker import ChunkOptions, clear_cache, keep_freed_memory
 from imgclass.bulk.worker import classify_chunk as _classify_chunk
-from imgclass.classifiers import pretrained
+from imgclass.ready import pretrained
 
 COLOUR = ClassifierSpec("colour-count")
 
@@ -98,21 +98,13 @@ def test_a_failing_batch_is_retried_one_image_at_a_time(image_dir: Path, tmp_pat
     assert model.calls == 4  # the batch, then each image alone
 
 
-def test_classify_batch_checks_the_shape_of_the_answer() -> None:
-    class OneRow:
-        """Answers one row whatever it is asked: wrong for a batch, right for a single image."""
-
-        def predict_proba(self, X: Sequence[bytes]) -> np.ndarray:
-            return np.array([[0.25, 0.75]])
-
+def test_a_wrong_shaped_answer_is_an_error_not_a_crash(image_dir: Path) -> None:
     class ThreeRows:
         def predict_proba(self, X: Sequence[bytes]) -> np.ndarray:
             return np.full((3, 2), 0.5)
 
-    assert classify_batch(OneRow(), [b"a", b"b"]) == [(0.75, None), (0.75, None)]
-    assert classify_batch(ThreeRows(), [b"a"]) == [
-        (None, "classifier returned probabilities of shape (3, 2) for 1 images")
-    ]
+    (result,) = classify_chunk(as_spec(ThreeRows()), [str(sorted(image_dir.iterdir())[0])], ChunkOptions())
+    assert result.error is not None and "shape (3, 2)" in result.error
 
 
 def test_every_bad_kind_gives_an_error_and_the_chunk_goes_on(bad_dir: Path, bad_files: dict[str, str]) -> None:

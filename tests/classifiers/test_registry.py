@@ -1,9 +1,10 @@
-from imgclass.classifiers import REGISTRY, pretrained, ready_classifier_names
+from imgclass.classifiers import REGISTRY
 from imgclass.models import shipped_model_path
+from imgclass.ready import pretrained, ready_names
 
 
 def test_ready_classifiers_need_no_fitting() -> None:
-    ready = ready_classifier_names()
+    ready = ready_names()
     assert "colour-count" in ready and "bilateral" not in ready
     for name in ready:
         assert name in REGISTRY

@@ -1,0 +1,297 @@
+"""A classifier ready to predict on encoded bytes, and the one way from bytes to a verdict.
+
+This module is the single home of two ideas every caller (the CLI, the server, bulk, evaluation and the
+notebooks) needs:
+
+* **resolution**: a registry name, a saved model file, or an estimator object becomes a
+  :class:`ReadyClassifier` (:func:`ready`). Names load the shipped model or the fixed rule, once per
+  process; model files are loaded safely (:func:`imgclass.models.load_model`) and reloaded only when the
+  file changes.
+* **classification**: :func:`classify_bytes` checks the bytes against :class:`Limits` (size, then the
+  header's pixel count, before any decoder sees them) and asks each classifier for P(animated). There is no
+  separate "does it decode" pass: a pixel classifier's own decode is the check, so an image is decoded once
+  per classifier and no more (reduced where the classifier allows, e.g. JPEG DCT scaling).
+
+It sits above :mod:`imgclass.classifiers` and :mod:`imgclass.models` and nothing below imports it, so there
+is no import cycle.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from imgclass.classifiers import REGISTRY, make_classifier
+from imgclass.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, checked_header
+from imgclass.headers import ImageHeader
+from imgclass.labels import LABEL_NAMES
+
+logger = logging.getLogger(__name__)
+
+#: The accurate default of the CLI, the server, bulk and the notebooks.
+DEFAULT_CLASSIFIER: Final = "combined"
+#: The fast choice: hand-made features on a reduced decode, about the cost of decoding.
+FAST_CLASSIFIER: Final = "fast" if "fast" in REGISTRY else "combined"
+#: Files larger than this are refused before they are read or decoded (no photograph comes near it).
+DEFAULT_MAX_BYTES: Final = 256 * 1024 * 1024
+#: P(animated) above this is called animated.
+THRESHOLD: Final = 0.5
+
+Spec = str | os.PathLike[str] | Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an input may cost before it is refused: encoded bytes, and pixels declared by its header."""
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        if self.max_pixels < 1 or self.max_bytes < 1:
+            raise ValueError(f"max_pixels and max_bytes must be positive, got {self.max_pixels}, {self.max_bytes}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One classifier's answer: a ``label`` (``"real"``/``"animated"``) and ``score`` = P(animated), or an error."""
+
+    classifier: str
+    label: str | None
+    score: float | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageVerdict:
+    """An image's header facts and every classifier's verdict on it."""
+
+    format: str
+    width: int
+    height: int
+    verdicts: tuple[Verdict, ...]
+
+
+@dataclass(frozen=True)
+class ReadyClassifier:
+    """A fitted classifier on encoded bytes, with the name users see (registry name or model file name)."""
+
+    name: str
+    estimator: Any = field(compare=False, repr=False)
+    #: What was resolved: the registry name, the model file's path, or ``""`` for an estimator object.
+    spec: str = ""
+
+    def predict_proba(self, images: Sequence[bytes]) -> np.ndarray:
+        """``(n, 2)`` probabilities; column 1 is P(animated)."""
+        return np.asarray(self.estimator.predict_proba(images), dtype=np.float64)
+
+    def scores(self, images: Sequence[bytes]) -> list[float | Exception]:
+        """P(animated) per image, or the exception that image raised.
+
+        The batch is scored at once (a model predicts a batch far faster than one image at a time); if
+        that fails, images are scored one by one so that one bad file costs only its own result.
+        """
+        if not images:
+            return []
+        try:
+            proba = self.predict_proba(images)
+        except MemoryError:
+            raise
+        except Exception:
+            if len(images) == 1:
+                return [_one_score(self, images[0])]
+            return [_one_score(self, image) for image in images]
+        if proba.shape != (len(images), 2):
+            return [ValueError(f"classifier {self.name} returned probabilities of shape {proba.shape}")] * len(images)
+        return [_checked_score(float(p)) for p in proba[:, 1]]
+
+
+def _one_score(classifier: ReadyClassifier, image: bytes) -> float | Exception:
+    try:
+        return _checked_score(float(classifier.predict_proba([image])[0, 1]))
+    except MemoryError:
+        raise
+    except Exception as exc:
+        return exc
+
+
+def _checked_score(score: float) -> float | Exception:
+    if not math.isfinite(score):
+        return ValueError(f"classifier gave a non-finite score {score}")
+    return score
+
+
+def label_of(score: float) -> str:
+    """``"animated"`` above :data:`THRESHOLD`, else ``"real"``."""
+    return LABEL_NAMES[int(score > THRESHOLD)]
+
+
+def verdict_of(classifier: str, outcome: float | Exception) -> Verdict:
+    """A :class:`Verdict` from a score or the exception scoring raised."""
+    if isinstance(outcome, Exception):
+        return Verdict(classifier, None, None, error=describe_error(outcome))
+    return Verdict(classifier, label_of(outcome), outcome)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for a result's ``error`` field."""
+    if isinstance(exc, OSError):
+        return f"cannot read: {exc.strerror or exc}"
+    if isinstance(exc, ValueError):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
+# ---------------------------------------------------------------------------------------------- resolution
+
+
+def ready_names() -> tuple[str, ...]:
+    """Registry names that :func:`ready` serves without fitting: fixed rules and shipped models."""
+    from imgclass.models import shipped_model_path
+
+    return tuple(
+        name
+        for name in REGISTRY
+        if not make_classifier(name).__sklearn_tags__().requires_fit or shipped_model_path(name) is not None
+    )
+
+
+@functools.cache
+def pretrained(name: str) -> Any:
+    """The estimator for a registry name, ready to predict, shared within the process (treat it as read-only).
+
+    A fixed rule as it is; else the shipped model; else (no shipped model, or a stale one) fitted once on
+    the bundled reference set.
+    """
+    classifier = make_classifier(name)
+    if not classifier.__sklearn_tags__().requires_fit:
+        return classifier
+    from imgclass.models import load_model, shipped_model_path
+
+    shipped = shipped_model_path(name)
+    if shipped is not None:
+        try:
+            return load_model(shipped)
+        except (ValueError, ImportError) as exc:
+            # A stale or unreadable shipped model must not break classification: refit instead.
+            logger.warning("shipped model %s not used (%s); fitting on the reference set instead", shipped, exc)
+    from imgclass.data import load_dataset
+
+    logger.info("fitting %s on the bundled reference set", name)
+    dataset = load_dataset()
+    return classifier.fit(dataset.images, dataset.labels)
+
+
+_model_lock = threading.Lock()
+_models: dict[tuple[str, int, int], Any] = {}
+
+
+def _load_model_file(path: Path) -> Any:
+    """A saved model, loaded once per process per file version (path, size, modification time)."""
+    from imgclass.models import load_model
+
+    info = path.stat()
+    key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
+    with _model_lock:  # Dask may run task threads: one load per process
+        if key not in _models:
+            _models[key] = load_model(path)
+        return _models[key]
+
+
+def ready(spec: Spec) -> ReadyClassifier:
+    """A :class:`ReadyClassifier` from a registry name, a model file path, or an estimator object.
+
+    Raises ``ValueError`` naming the known classifiers when ``spec`` is neither.
+    """
+    if isinstance(spec, ReadyClassifier):
+        return spec
+    if isinstance(spec, str) and spec in REGISTRY:
+        return ReadyClassifier(spec, pretrained(spec), spec)
+    if isinstance(spec, (str, os.PathLike)):
+        path = Path(spec)
+        if path.is_file():
+            return ReadyClassifier(path.name, _load_model_file(path), str(path))
+        if path.suffix or os.sep in str(spec):
+            raise ValueError(f"model file {path} does not exist")
+        raise ValueError(f"unknown classifier {str(spec)!r}; choose one of {', '.join(REGISTRY)}, or a model file")
+    if callable(getattr(spec, "predict_proba", None)):
+        return ReadyClassifier(type(spec).__name__, spec)
+    raise ValueError(f"a classifier is a name, a model file or an estimator, got {type(spec).__name__}")
+
+
+def ready_many(specs: Iterable[Spec] | None = None) -> tuple[ReadyClassifier, ...]:
+    """Several classifiers (default: :data:`DEFAULT_CLASSIFIER`); their names must differ."""
+    chosen = tuple(ready(s) for s in ([DEFAULT_CLASSIFIER] if specs is None else specs))
+    names = [c.name for c in chosen]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"classifier named more than once: {', '.join(duplicates)}")
+    return chosen
+
+
+# -------------------------------------------------------------------------------------------- classification
+
+
+def check_image(data: bytes | memoryview, limits: Limits = Limits()) -> ImageHeader:
+    """The header of ``data``, after the byte limit and the header's pixel count are checked.
+
+    Raises :class:`~imgclass.decode.ImageDecodeError` (a ``ValueError``) for an empty, oversized or
+    unrecognised file, or one whose header declares more than ``limits.max_pixels`` (a decompression bomb).
+    """
+    if len(data) == 0:
+        raise ImageDecodeError("empty file")
+    if len(data) > limits.max_bytes:
+        raise ImageDecodeError(f"file of {len(data)} bytes exceeds the limit of {limits.max_bytes}")
+    return checked_header(bytes(data), max_pixels=limits.max_pixels)
+
+
+def classify_bytes(
+    data: bytes, classifiers: Sequence[ReadyClassifier], limits: Limits = Limits()
+) -> ImageVerdict:
+    """Check ``data`` and classify it with each of ``classifiers``.
+
+    Raises :class:`~imgclass.decode.ImageDecodeError` when the bytes are not an acceptable image: the
+    limits refuse them, or a classifier's decode fails (the image is then not an image, whichever
+    classifier found out). Any other failure of one classifier becomes that classifier's ``error`` and
+    does not cost the others their verdicts. ``MemoryError`` propagates: it says nothing about the image.
+    """
+    header = check_image(data, limits)
+    verdicts = []
+    for classifier in classifiers:
+        outcome = classifier.scores([data])[0]
+        if isinstance(outcome, ImageDecodeError):
+            raise outcome
+        if isinstance(outcome, Exception):
+            logger.warning("classifier %s failed: %s", classifier.name, describe_error(outcome))
+        verdicts.append(verdict_of(classifier.name, outcome))
+    return ImageVerdict(header.format, header.width, header.height, tuple(verdicts))
+
+
+__all__ = [
+    "DEFAULT_CLASSIFIER",
+    "DEFAULT_MAX_BYTES",
+    "FAST_CLASSIFIER",
+    "THRESHOLD",
+    "ImageVerdict",
+    "Limits",
+    "ReadyClassifier",
+    "Verdict",
+    "check_image",
+    "classify_bytes",
+    "describe_error",
+    "label_of",
+    "pretrained",
+    "ready",
+    "ready_many",
+    "ready_names",
+    "verdict_of",
+]
