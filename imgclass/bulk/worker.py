@@ -34,7 +34,7 @@ from imgclass.ready import DEFAULT_MAX_BYTES, Limits, ReadyClassifier, check_ima
 #: Files larger than this are refused before they are read (no photo comes near it).
 MAX_FILE_BYTES = DEFAULT_MAX_BYTES
 #: Results remembered per process for repeated paths; bounded so memory stays flat.
-DEFAULT_CACHE_SIZE = 1024
+DEFAULT_CACHE_SIZE = 4096
 
 # O_NONBLOCK: opening a FIFO that a folder walk found must not hang the worker until a writer appears.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
