@@ -42,6 +42,11 @@ logger = logging.getLogger(__name__)
 #: ``predict_proba`` call) is noise next to its work even for a 1 ms classifier, small enough that a
 #: kill loses little and the last chunks balance across workers.
 DEFAULT_CHUNK_SIZE = 64
+#: Chunks submitted and not yet yielded, per worker (a worker thread, on Dask): enough that a worker always
+#: has the next chunk at hand while the engine waits on an older one, or on a Dask scheduler round trip.
+IN_FLIGHT_PER_WORKER = 4
+#: The last chunks of a stream are this many times smaller, so the workers finish together.
+TAIL_SPLIT = 4
 
 
 class _OutcomeFuture(Protocol):
@@ -74,7 +79,8 @@ class BulkOptions:
     executor : concurrent.futures.Executor, optional
         Your own pool (left running afterwards), e.g. one kept warm across calls.
     chunk_size, in_flight : int
-        Paths per task, and tasks submitted but not yet yielded (default: twice the workers).
+        Paths per task, and tasks submitted but not yet yielded (default: four per worker). With more
+        than one worker, the last ``in_flight`` chunks' worth of paths go out in chunks a quarter the size.
     max_pixels, max_bytes, verify :
         Refuse images whose header declares more pixels, files larger than ``max_bytes``; with
         ``verify``, fully decode every image before classifying (byte-only classifiers never decode).
@@ -165,17 +171,35 @@ def _run(spec: ClassifierSpec, options: BulkOptions, stream: Iterator[str]) -> I
         _backend(spec, options) as (submit, capacity),
         tqdm(desc=f"classify ({spec.label})", unit="img", disable=not options.progress, smoothing=0.1) as bar,
     ):
-        for chunk, outcome in run_ordered(submit, chunks(stream, options.chunk_size), options.in_flight or capacity):
+        in_flight = options.in_flight or capacity
+        work = chunks(stream, options.chunk_size, lookahead=in_flight if capacity > 1 else 1)
+        for chunk, outcome in run_ordered(submit, work, in_flight):
             results = outcome.results(chunk)
             bar.update(len(results))
             yield results
 
 
-def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    """Consecutive lists of ``size`` items (the last may be shorter), pulled lazily."""
+def chunks(items: Iterable[str], size: int, *, lookahead: int = 1) -> Iterator[list[str]]:
+    """Consecutive lists of ``size`` items, pulled lazily; the end of the stream in smaller ones.
+
+    With ``lookahead`` > 1, up to ``lookahead`` chunks' worth of items are read ahead, so the end of the
+    stream is seen before the last chunks are cut: those are cut ``TAIL_SPLIT`` times smaller. Otherwise
+    the workers that finish first sit idle while the last full-size chunks run (half a chunk each, on
+    average): on a short run of a fast classifier that was the largest part of the time lost.
+    """
     iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
+    if lookahead <= 1:
+        while chunk := list(itertools.islice(iterator, size)):
+            yield chunk
+        return
+    window = size * lookahead
+    buffer: deque[str] = deque(itertools.islice(iterator, window))
+    while len(buffer) >= window:
+        yield [buffer.popleft() for _ in range(size)]
+        buffer.extend(itertools.islice(iterator, size))
+    small = max(1, -(-size // TAIL_SPLIT))
+    while buffer:
+        yield [buffer.popleft() for _ in range(min(small, len(buffer)))]
 
 
 def run_ordered(
@@ -208,7 +232,7 @@ def _backend(spec: ClassifierSpec, options: BulkOptions) -> Iterator[tuple[Submi
         from imgclass.bulk.dask_backend import dask_client
 
         with dask_client(options.dask, workers=workers) as client:
-            capacity = 2 * max(1, sum(client.nthreads().values()))
+            capacity = IN_FLIGHT_PER_WORKER * max(1, sum(client.nthreads().values()))
             logger.info("classifying on Dask (%s), %d chunks in flight", client.dashboard_link, capacity)
 
             def submit_dask(chunk: Sequence[str]) -> _OutcomeFuture:
@@ -218,13 +242,14 @@ def _backend(spec: ClassifierSpec, options: BulkOptions) -> Iterator[tuple[Submi
         return
     if options.executor is not None:
         executor = options.executor
-        yield _executor_submit(executor, spec, chunk_options), 2 * max(1, getattr(executor, "_max_workers", 1))
+        slots = max(1, getattr(executor, "_max_workers", 1))
+        yield _executor_submit(executor, spec, chunk_options), IN_FLIGHT_PER_WORKER * slots
         return
     if workers == 1:
         yield (lambda chunk: _done(classify_chunk(spec, chunk, chunk_options))), 1
         return
     with process_pool(workers, spec) as pool:
-        yield _executor_submit(pool, spec, chunk_options), 2 * workers
+        yield _executor_submit(pool, spec, chunk_options), IN_FLIGHT_PER_WORKER * workers
 
 
 def _executor_submit(executor: Executor, spec: ClassifierSpec, options: ChunkOptions) -> Submit:

@@ -163,6 +163,16 @@ def test_chunks() -> None:
     assert list(chunks(iter(""), 2)) == []
 
 
+def test_the_last_chunks_are_smaller_so_workers_finish_together() -> None:
+    items = [str(i) for i in range(50)]
+    cut = list(chunks(iter(items), 8, lookahead=3))
+    assert [x for chunk in cut for x in chunk] == items
+    assert [len(c) for c in cut] == [8] * 4 + [2] * 9  # under 3 chunks left (18): cut in quarters
+    assert list(chunks(iter(items[:5]), 8, lookahead=3)) == [["0", "1"], ["2", "3"], ["4"]]
+    endless = (str(i) for i in itertools.count())
+    assert next(chunks(endless, 4, lookahead=2)) == ["0", "1", "2", "3"]
+
+
 def _peak_traced_bytes(listing: Path, out: Path) -> int:
     tracemalloc.start()
     try:
