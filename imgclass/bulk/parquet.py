@@ -112,9 +112,11 @@ class ParquetResultWriter:
         folder: str | os.PathLike[str],
         first_part: int = 0,
         *,
-        row_group_rows: int = ROW_GROUP_ROWS,
-        part_row_groups: int = PART_ROW_GROUPS,
+        row_group_rows: int | None = None,
+        part_row_groups: int | None = None,
     ) -> None:
+        row_group_rows = ROW_GROUP_ROWS if row_group_rows is None else row_group_rows
+        part_row_groups = PART_ROW_GROUPS if part_row_groups is None else part_row_groups
         if row_group_rows < 1 or part_row_groups < 1:
             raise ValueError("row_group_rows and part_row_groups must be at least 1")
         self._pa, self._pq = pyarrow_modules()

@@ -17,7 +17,7 @@ import pytest
 
 from imgclass.bulk import BulkOptions, BulkResult, ClassifierSpec, classify_paths, process_pool
 from imgclass.bulk.engine import chunks, classify_batches, run_ordered
-from imgclass.bulk.output import open_output
+from imgclass.bulk.output import open_output, read_results
 from imgclass.bulk.results import ChunkOutcome
 from imgclass.bulk.worker import clear_cache
 
@@ -185,21 +185,31 @@ def _peak_traced_bytes(listing: Path, out: Path) -> int:
         tracemalloc.stop()
 
 
-def test_memory_does_not_grow_with_the_number_of_paths(image_dir: Path, bad_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_memory_does_not_grow_with_the_number_of_paths(
+    image_dir: Path, bad_dir: Path, tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """10,000 paths need no more memory than 1,000: nothing keeps a list of paths or results.
 
     A list of the 9,000 extra results alone would take over a megabyte; the bound is a quarter of one.
-    (The 100,000-path run of the whole command is in test_cli.py.)
+    Parquet buffers a row group (10,000 rows) on purpose, so it is run with row groups of 500 rows.
+    (The 100,000-path run of the whole command is in test_cli.py, the million-path one in benchmarks/bulk.py.)
     """
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+        from imgclass.bulk import parquet
+
+        monkeypatch.setattr(parquet, "ROW_GROUP_ROWS", 500)
+        monkeypatch.setattr(parquet, "PART_ROW_GROUPS", 4)
     files = [*sorted(str(p) for p in image_dir.iterdir())[:3], str(bad_dir / "truncated.jpg")]
     peaks = {}
     for n in (1_000, 10_000):
         listing = tmp_path / f"list{n}.txt"
         listing.write_text("".join(f"{files[i % len(files)]}\n" for i in range(n)))
         if not peaks:
-            _peak_traced_bytes(listing, tmp_path / "warm.jsonl")  # imports, classifier load, cache fill
-        peaks[n] = _peak_traced_bytes(listing, tmp_path / f"out{n}.jsonl")
-        assert (tmp_path / f"out{n}.jsonl").read_bytes().count(b"\n") == n
+            _peak_traced_bytes(listing, tmp_path / f"warm{suffix}")  # imports, classifier load, cache fill
+        peaks[n] = _peak_traced_bytes(listing, tmp_path / f"out{n}{suffix}")
+        assert sum(1 for _ in read_results(tmp_path / f"out{n}{suffix}")) == n
     assert peaks[10_000] - peaks[1_000] < 256 * 1024, peaks
 
 
