@@ -199,3 +199,18 @@ def test_spec_checks() -> None:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_workers_keep_freed_memory_for_reuse() -> None:
     assert keep_freed_memory()
+
+
+def test_reading_a_file_that_grew_since_fstat(tmp_path: Path) -> None:
+    from imgclass.bulk.worker import _read_fd
+
+    path = tmp_path / "f"
+    path.write_bytes(bytes(range(256)) * 1000)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert _read_fd(fd, 10, 10**6) == path.read_bytes()  # fstat said 10 bytes: it reads on to the end
+        os.lseek(fd, 0, os.SEEK_SET)
+        with pytest.raises(ValueError, match="exceeds the limit of 1000"):
+            _read_fd(fd, 10, 1000)
+    finally:
+        os.close(fd)
