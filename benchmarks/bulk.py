@@ -3,8 +3,8 @@
     python benchmarks/bulk.py            # 2,000 images x 3 rounds, then the million-path run: ~10 min on 2 cores
     python benchmarks/bulk.py --quick    # 400 images, 1 round, 100,000 paths: a smoke run
 
-Needs the ``dask`` extra (``distributed`` and ``psutil``): ``pip install 'imgclass[dask]'``; with the
-``parquet`` extra it also times Parquet output.
+Needs the ``dask`` extra (``distributed`` and ``psutil``): ``pip install -e ".[dask]"``, checked before
+anything runs; with the ``parquet`` extra it also times Parquet output.
 
 The input is a temporary folder of hard links to the bundled reference set (512x512 JPEGs), repeated until
 it holds ``--images`` files, so every path is distinct and the per-worker cache never answers (it is also
@@ -50,24 +50,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-EXTRAS = {"distributed": "dask", "psutil": "dask"}
+from _requires import require
 
-
-def check_imports() -> None:
-    """Fail early, naming the extra to install, rather than after minutes of work."""
-    missing = []
-    for module, extra in EXTRAS.items():
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            missing.append((module, extra))
-    if missing:
-        names = ", ".join(m for m, _ in missing)
-        extras = ",".join(sorted({e for _, e in missing}))
-        raise SystemExit(f"benchmarks/bulk.py needs {names}: pip install 'imgclass[{extras}]'")
-
-
-check_imports()
+require(["distributed", "psutil"], extra="dask")  # before the imports it checks, not minutes into the run
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

@@ -18,11 +18,11 @@ import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from tqdm.auto import tqdm
-
+from imgclass.bulk.main_guard import unguarded_main_hint
 from imgclass.bulk.paths import PathInput, Skipped, expand_paths, skip_done
 from imgclass.bulk.results import BulkResult, ChunkOutcome
 from imgclass.bulk.spec import ClassifierSpec, as_spec
@@ -35,6 +35,7 @@ from imgclass.bulk.worker import (
     start_worker,
 )
 from imgclass.decode import DEFAULT_MAX_PIXELS
+from imgclass.progress import progress as progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -169,14 +170,20 @@ def classify_batches(
 def _run(spec: ClassifierSpec, options: BulkOptions, stream: Iterator[str]) -> Iterator[list[BulkResult]]:
     with (
         _backend(spec, options) as (submit, capacity),
-        tqdm(desc=f"classify ({spec.label})", unit="img", disable=not options.progress, smoothing=0.1) as bar,
+        progress_bar(desc=f"classify ({spec.label})", unit="img", enabled=options.progress, smoothing=0.1) as bar,
     ):
         in_flight = options.in_flight or capacity
         work = chunks(stream, options.chunk_size, lookahead=in_flight if capacity > 1 else 1)
-        for chunk, outcome in run_ordered(submit, work, in_flight):
-            results = outcome.results(chunk)
-            bar.update(len(results))
-            yield results
+        try:
+            for chunk, outcome in run_ordered(submit, work, in_flight):
+                results = outcome.results(chunk)
+                bar.update(len(results))
+                yield results
+        except BrokenProcessPool as exc:
+            hint = unguarded_main_hint()
+            if hint is None:
+                raise
+            raise BrokenProcessPool(f"{exc} {hint}") from exc
 
 
 def chunks(items: Iterable[str], size: int, *, lookahead: int = 1) -> Iterator[list[str]]:

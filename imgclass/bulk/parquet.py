@@ -1,4 +1,4 @@
-"""Parquet output for bulk runs (``pip install 'imgclass[parquet]'``): a folder of part files.
+"""Parquet output for bulk runs (the ``parquet`` extra: ``pip install -e ".[parquet]"`` in a checkout).
 
 ``--out results.parquet`` makes a folder that pandas, Polars, DuckDB, Spark and ``pyarrow.dataset`` read
 as one table (``pandas.read_parquet("results.parquet")``). Results are buffered into row groups of
@@ -43,7 +43,10 @@ def pyarrow_modules() -> tuple[Any, Any]:
         pa = importlib.import_module("pyarrow")
         pq = importlib.import_module("pyarrow.parquet")
     except ImportError:
-        raise ValueError("Parquet output needs pyarrow: pip install 'imgclass[parquet]'") from None
+        raise ValueError(
+            "Parquet output needs pyarrow: install the parquet extra, pip install -e '.[parquet]' in the imgclass-rva "
+            "checkout"
+        ) from None
     return pa, pq
 
 
