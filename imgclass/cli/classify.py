@@ -17,7 +17,7 @@ ORDER = 30
 
 
 def register(subparsers: Any) -> None:
-    from imgclass.bulk.engine import DEFAULT_CHUNK_SIZE
+    from imgclass.bulk.engine import DASK_CHUNK_SIZE, DEFAULT_CHUNK_SIZE
     from imgclass.classifiers import classifier_names
     from imgclass.decode import DEFAULT_MAX_PIXELS
     from imgclass.ready import DEFAULT_CLASSIFIER, FAST_CLASSIFIER
@@ -63,7 +63,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--dask", metavar="ADDRESS", help="'local' for a LocalCluster, or a scheduler address")
     parser.add_argument(
-        "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="N", help="paths per task (default %(default)s)"
+        "--chunk-size",
+        type=int,
+        metavar="N",
+        help=f"paths per task (default {DEFAULT_CHUNK_SIZE}; {DASK_CHUNK_SIZE} with --dask)",
     )
     parser.add_argument(
         "--max-pixels",
