@@ -117,8 +117,6 @@ def run(args: argparse.Namespace) -> int:
         from imgclass.bulk.dask_backend import quiet_dask_logs
 
         quiet_dask_logs()
-    if workers == 1 and not args.dask:
-        start_worker(spec)  # this process is the worker: OpenCV on one thread, freed heap kept, model loaded
     writer: Writer
     if args.out:
         writer, done = open_output(args.out, resume=args.resume, overwrite=args.overwrite, classifier=spec.label)
@@ -126,8 +124,10 @@ def run(args: argparse.Namespace) -> int:
         writer, done = ResultWriter(sys.stdout, "jsonl"), None
     already = sum(done.values()) if done else 0
     skipped = Skipped()
-    start = time.perf_counter()
     with writer:
+        if workers == 1 and not args.dask:
+            start_worker(spec)  # this process is the worker: OpenCV on one thread, freed heap kept, model loaded
+        start = time.perf_counter()
         batches = classify_batches(args.paths, options, skip=done, skipped=skipped)
         try:
             for batch in batches:
