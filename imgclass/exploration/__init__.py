@@ -1,7 +1,6 @@
 """The notebooks' logic, one question per module, so that notebook cells stay short and tested.
 
 - :mod:`~imgclass.exploration.sampling`: fixed-seed, class-stratified subsets of a data set.
-- :mod:`~imgclass.exploration.feature_cache`: a classifier's features, computed once per data set and parameters.
 - :mod:`~imgclass.exploration.reencode`: the same pixels re-encoded in memory (PNG, JPEG q50/q90, WEBP) (notebook 01).
 - :mod:`~imgclass.exploration.tree_binning` and :mod:`~imgclass.exploration.range_fitting`: one-hot ranges (02).
 - :mod:`~imgclass.exploration.thresholds`: accuracy and confusion matrix of a cut on a score (03, 04).
