@@ -509,11 +509,13 @@ def _cv_rows(
     seed: int,
     notes: list[str],
     known: ClassifierScore | None = None,
+    schemes: Sequence[str] = CV_SCHEMES,
 ) -> list[ClassifierScore]:
     """Rows under every protocol (one row for a fixed rule); a protocol the data cannot support is noted.
 
     ``known`` is a row already scored under one of the protocols, reused rather than recomputed. The
     domain protocol is left out where domains are the sources (it would repeat the by-source row).
+    ``schemes`` are the protocols to try.
     """
     if not _learns(classifier):
         return [
@@ -521,7 +523,7 @@ def _cv_rows(
         ]
     same_partition = _same_partition(dataset.domains, dataset.sources)
     rows = []
-    for scheme in CV_SCHEMES:
+    for scheme in schemes:
         if known is not None and known.protocol == protocol_name(scheme, folds):
             rows.append(known)
             continue
@@ -660,15 +662,17 @@ def evaluate(
     robustness: Sequence[str] = tuple(TRANSFORMS),
     folds: int = 5,
     seed: int = 0,
+    protocols: Sequence[str] | None = None,
 ) -> Report:
     """Fit each classifier on ``train`` and score it on the separate ``test`` set, per source and domain too.
 
     ``models`` (model files, ready classifiers, or row name -> fitted classifier) are scored as they are,
-    without refitting. ``cv_rows`` adds every cross-validation protocol on the training set (a model's
-    parameters refitted per fold); ``robustness`` re-encodes the test images and scores the same fitted
-    classifiers on them.
+    without refitting. ``cv_rows`` adds cross-validated rows on the training set under ``protocols``
+    (default: every protocol the data supports), a model's parameters refitted per fold; ``robustness``
+    re-encodes the test images and scores the same fitted classifiers on them.
     """
     transforms = check_transforms(robustness)
+    schemes = CV_SCHEMES if protocols is None else tuple(dict.fromkeys(check_cv(p) for p in protocols))
     notes: list[str] = []
     scored: list[_Scored] = []
     cv_scores: list[ClassifierScore] = []
@@ -684,7 +688,9 @@ def evaluate(
         main = score_predictions(name, "held-out", test.labels, y_pred, test.sources, ms, domains=test.domains)
         scored.append(_Scored(name, classifier, main, [], []))
         if cv_rows and train_table is not None:
-            cv_scores += _cv_rows(classifier, name, train, train_table, folds=folds, seed=seed, notes=notes)
+            cv_scores += _cv_rows(
+                classifier, name, train, train_table, folds=folds, seed=seed, notes=notes, schemes=schemes
+            )
     rows = _robustness_rows(scored, test, transforms, held_out=True, progress=progress)
     settings: dict[str, Any] = {"folds": folds, "seed": seed, "transforms": list(transforms)}
     if notes:
