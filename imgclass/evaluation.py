@@ -186,11 +186,12 @@ class Report:
         if not self.cv:
             return ""
         figures = f"{'acc':>6}{'bal.acc':>8}{'F1':>6}{'n':>6}  worst source"
-        width = _name_width([c.name for c in self.cv], TABLE_WIDTH - len(figures) - _PROTOCOL - 12)
+        width = _name_width([c.name for c in self.cv], 24)
+        room = TABLE_WIDTH - width - _PROTOCOL - len(figures) + len("worst source") - len(" 0.000")
         lines = [_head("classifier", width, f"{'protocol':<{_PROTOCOL}}{figures}")]
         for c in self.cv:
             worst = min(c.per_source, key=lambda s: s.accuracy) if c.per_source else None
-            worst_text = f"{worst.source} {worst.accuracy:.3f}" if worst else "-"
+            worst_text = f"{_shortened(worst.source, room)} {worst.accuracy:.3f}" if worst else "-"
             lines += _named_row(
                 c.name,
                 width,
@@ -252,6 +253,14 @@ def _name_width(names: Sequence[str], room: int) -> int:
     return max(12, min(max((len(n) for n in names), default=0) + 2, room))
 
 
+def _shortened(text: str, room: int) -> str:
+    """``text``, cut in the middle with "~" when longer than ``room``."""
+    if len(text) <= room:
+        return text
+    keep = max(room - 1, 2)
+    return f"{text[: keep - keep // 2]}~{text[len(text) - keep // 2 :]}"
+
+
 def _head(title: str, width: int, rest: str) -> str:
     head = f"{title:<{width}}{rest}"
     return f"{head}\n{'-' * len(head)}"
@@ -279,10 +288,12 @@ def _grid(
     ``[k]`` and spelt out in a legend, so titles never run together.
     """
     names = [h[0] for h in heads]
-    width = _name_width(names, max(12, TABLE_WIDTH - len(fixed_head) - cell_width))
+    # All columns in one block if the name column can stay at least 12 wide; else blocks, names up to 30.
+    room = TABLE_WIDTH - len(fixed_head) - cell_width * len(titles)
+    width = _name_width(names, room if room >= 12 else 30)
     per_block = max(1, (TABLE_WIDTH - width - len(fixed_head)) // cell_width)
-    long_titles = any(len(t) >= cell_width for t in titles)
-    keys = [f"[{k + 1}]" if long_titles else t for k, t in enumerate(titles)]
+    keys = [f"[{k + 1}]" if len(t) >= cell_width else t for k, t in enumerate(titles)]
+    long_titles = keys != list(titles)
     lines: list[str] = []
     for start in range(0, max(len(titles), 1), per_block):
         block = range(start, min(start + per_block, len(titles)))
@@ -292,7 +303,7 @@ def _grid(
         for (name, fixed), row in zip(heads, cells, strict=True):
             lines += _named_row(name, width, fixed + "".join(f"{row[j]:>{cell_width}}" for j in block))
     if long_titles:
-        lines += [""] + [f"{key} {t}" for key, t in zip(keys, titles, strict=True)]
+        lines += [""] + [f"{key} {t}" for key, t in zip(keys, titles, strict=True) if key != t]
     return lines
 
 
