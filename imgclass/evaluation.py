@@ -506,7 +506,7 @@ def cross_validate(
     as it is when it is a fixed rule. Features come from :func:`imgclass.feature_cache.cached_features`."""
     estimator = make_classifier(classifier) if isinstance(classifier, str) else classifier
     label = name or (classifier if isinstance(classifier, str) else type(classifier).__name__)
-    table = cached_features(dataset, estimator, progress=progress, desc=label)
+    table = cached_features(dataset, estimator, progress=progress)
     return _cross_validated(estimator, label, dataset, table, cv=cv, folds=folds, seed=seed).main
 
 
@@ -640,7 +640,7 @@ def reproduce(
     scored: list[_Scored] = []
     cv_scores: list[ClassifierScore] = []
     for name, classifier, _ in _named(names, models):
-        table = cached_features(dataset, classifier, progress=progress, desc=name)
+        table = cached_features(dataset, classifier, progress=progress)
         # The fold models are kept: the robustness rows score the same models on re-encoded images.
         item = _cross_validated(classifier, name, dataset, table, cv=cv, folds=folds, seed=seed)
         scored.append(item)
@@ -690,10 +690,10 @@ def evaluate(
     for name, classifier, prefitted in _named(names, models):
         train_table = None
         if cv_rows or (not prefitted and _learns(classifier)):
-            train_table = cached_features(train, classifier, progress=progress, desc=name)
+            train_table = cached_features(train, classifier, progress=progress)
         if not prefitted and _learns(classifier) and train_table is not None:
             classifier.fit_features(np.array(train_table.features), train.labels)
-        test_table = cached_features(test, classifier, progress=progress, desc=name)
+        test_table = cached_features(test, classifier, progress=progress)
         y_pred = classifier.predict_features(test_table.features)
         ms = _median_ms(test_table.ms, classifier.fitted_model(), test_table.features)
         main = score_predictions(name, "held-out", test.labels, y_pred, test.sources, ms, domains=test.domains)

@@ -49,7 +49,6 @@ def cached_features(
     classifier: str | ImageClassifier,
     *,
     progress: bool = False,
-    desc: str | None = None,
     **params: Any,
 ) -> FeatureTable:
     """The features of ``classifier`` (a registry name with ``params``, or an estimator) on ``dataset``.
@@ -73,7 +72,7 @@ def cached_features(
     if table is not None:
         _CACHE.move_to_end(key)
         return table
-    features, ms = estimator.extract_features_timed(dataset.images, progress=progress, desc=desc or name)
+    features, ms = estimator.extract_features_timed(dataset.images, progress=progress, desc=name)
     features.flags.writeable = False
     ms.flags.writeable = False
     table = FeatureTable(name, own, features, ms)
