@@ -151,7 +151,11 @@ def run(args: argparse.Namespace) -> int:
     )
     print_report(report, args)
     if args.plot:
+        import matplotlib.pyplot as plt
+
         from imgclass.plots import metrics_bar_chart
 
-        metrics_bar_chart(report).savefig(args.plot, dpi=120)
+        figure = metrics_bar_chart(report)
+        figure.savefig(args.plot, dpi=120)
+        plt.close(figure)  # a long-lived caller (tests, a notebook) would otherwise keep it open
     return 1 if warn_skipped(dataset) else 0
