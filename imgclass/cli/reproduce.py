@@ -117,11 +117,9 @@ def print_report(report: Any, args: argparse.Namespace) -> None:
         return
     print(report.to_table())
     per_domain = args.per_source and not report.domains_are_sources()
-    if args.per_source:
-        print(f"\nPer source\n{report.per_source_table()}")
-    if per_domain:
-        print(f"\nPer domain\n{report.per_domain_table()}")
     for title, table in (
+        ("Per source", report.per_source_table() if args.per_source else ""),
+        ("Per domain", report.per_domain_table() if per_domain else ""),
         ("Cross-validated, every protocol", report.cv_table()),
         ("Per source, cross-validated", report.cv_per_source_table() if args.per_source else ""),
         ("Per domain, cross-validated", report.cv_per_domain_table() if per_domain else ""),

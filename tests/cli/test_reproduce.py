@@ -77,3 +77,22 @@ def test_the_table_fits_100_columns(tiny_dir: Path, tmp_path: Path, capsys: pyte
     out = capsys.readouterr().out
     assert "a drop is negative" in out
     assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_per_domain_tables_appear_where_domains_differ(tiny_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+    from dataclasses import replace
+
+    from imgclass.cli.reproduce import print_report
+    from imgclass.data import Dataset, load_dataset
+    from imgclass.evaluation import reproduce
+
+    base = load_dataset(tiny_dir)
+    kinds = Dataset(base.root, tuple(replace(r, domain=r.source.split("_")[1]) for r in base.records))
+    args = argparse.Namespace(json=False, per_source=True)
+    print_report(reproduce(kinds, ["byte-length"], folds=3), args)
+    out = capsys.readouterr().out
+    assert "\nPer domain\n" in out and "\nPer domain, cross-validated\n" in out and "by-domain" in out
+    print_report(reproduce(base, ["byte-length"], folds=3), args)
+    out = capsys.readouterr().out
+    assert "Per source" in out and "Per domain" not in out
