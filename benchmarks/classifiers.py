@@ -29,6 +29,10 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
+from _requires import require  # noqa: E402
+
+require(["numpy", "cv2", "sklearn", "imgclass"])  # the core package: say so before anything starts
+
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402

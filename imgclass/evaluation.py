@@ -31,12 +31,12 @@ import numpy.typing as npt
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
-from tqdm.auto import tqdm
 
 from imgclass.classifiers import POSTER_CLASSIFIERS, ImageClassifier, make_classifier
 from imgclass.data import Dataset
 from imgclass.feature_cache import FeatureTable, cached_features
 from imgclass.labels import LABEL_NAMES
+from imgclass.progress import progress as progress_bar
 from imgclass.ready import ReadyClassifier, ready_many
 from imgclass.robustness import TRANSFORMS, check_transforms, reencode_all
 
@@ -560,7 +560,7 @@ def _robustness_rows(
     """Re-encode the test images once per transform, then score every classifier on them."""
     rows = []
     y = test.labels
-    for transform in tqdm(transforms, desc="robustness", unit="transform", disable=not progress, leave=False):
+    for transform in progress_bar(transforms, enabled=progress, desc="robustness", unit="transform", leave=False):
         images = reencode_all(test.images, transform, progress=progress)
         for item in scored:
             features = item.classifier.extract_features(images)

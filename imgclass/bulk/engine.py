@@ -18,10 +18,10 @@ import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
-from tqdm.auto import tqdm
-
+from imgclass.bulk.main_guard import unguarded_main_hint
 from imgclass.bulk.paths import PathInput, expand_paths, skip_done
 from imgclass.bulk.results import BulkResult
 from imgclass.bulk.spec import ClassifierSpec, as_spec
@@ -34,6 +34,7 @@ from imgclass.bulk.worker import (
     start_worker,
 )
 from imgclass.decode import DEFAULT_MAX_PIXELS
+from imgclass.progress import progress as progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -171,11 +172,17 @@ def _run(
 ) -> Iterator[list[BulkResult]]:
     with (
         _backend(spec, options, workers, dask, executor) as (submit, capacity),
-        tqdm(desc=f"classify ({spec.label})", unit="img", disable=not progress, smoothing=0.1) as bar,
+        progress_bar(desc=f"classify ({spec.label})", unit="img", enabled=progress, smoothing=0.1) as bar,
     ):
-        for results in run_ordered(submit, chunks(stream, chunk_size), in_flight or capacity):
-            bar.update(len(results))
-            yield results
+        try:
+            for results in run_ordered(submit, chunks(stream, chunk_size), in_flight or capacity):
+                bar.update(len(results))
+                yield results
+        except BrokenProcessPool as exc:
+            hint = unguarded_main_hint()
+            if hint is None:
+                raise
+            raise BrokenProcessPool(f"{exc} {hint}") from exc
 
 
 def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:

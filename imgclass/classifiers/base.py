@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from imgclass.labels import LABEL_NAMES, encode_labels
+from imgclass.progress import progress as progress_bar
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -68,7 +68,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """The features and, per image, the milliseconds it took to compute them."""
         images = check_images(X)
         rows, times = [], []
-        for data in tqdm(images, desc=desc or type(self).__name__, unit="img", disable=not progress, leave=False):
+        for data in progress_bar(images, enabled=progress, desc=desc or type(self).__name__, unit="img", leave=False):
             start = time.perf_counter()
             rows.append(self.image_features(data))
             times.append((time.perf_counter() - start) * 1e3)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from tqdm.auto import tqdm
 
 from imgclass.classifiers import ColourCountClassifier
 from imgclass.data import Dataset
 from imgclass.decode import BGRImage, decode_image
 from imgclass.features.colour_count import POSTER_SIZE, colour_codes, count_size, top_colour_shares
+from imgclass.progress import progress as progress_bar
 
 #: Largest number of colours the curves keep (a slider's maximum).
 MAX_COLOURS = 4096
@@ -82,7 +82,7 @@ def share_curves(
     """:func:`share_curve` for every image of ``dataset``."""
     rows = [
         share_curve(decode_image(data), size=size, max_colours=max_colours)
-        for data in tqdm(dataset.images, desc="counting colours", unit="img", disable=not progress, leave=False)
+        for data in progress_bar(dataset.images, enabled=progress, desc="counting colours", unit="img", leave=False)
     ]
     curves = np.vstack(rows) if rows else np.zeros((0, max_colours))
     curves.flags.writeable = False

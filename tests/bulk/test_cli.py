@@ -111,10 +111,17 @@ def test_unknown_classifier_is_an_argparse_error(image_dir: Path) -> None:
     assert exit_info.value.code == 2
 
 
-def test_progress_bar_and_summary_go_to_stderr(image_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bar_and_summary_go_to_stderr(
+    image_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["classify", str(image_dir)]) == 0
+    captured = capsys.readouterr()  # stderr is not a terminal here: no bar, the summary only
+    assert "classify (" not in captured.err and "classified 12 paths (0 failed)" in captured.err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert main(["classify", str(image_dir)]) == 0
     captured = capsys.readouterr()
-    assert "img/s" in captured.err and "classified 12 paths (0 failed)" in captured.err
+    assert "classify (" in captured.err and "img/s" in captured.err
+    assert "classified 12 paths (0 failed)" in captured.err
     assert len(captured.out.splitlines()) == 12
 
 
