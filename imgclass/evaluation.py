@@ -284,10 +284,16 @@ def _grid(
 ) -> list[str]:
     """Rows (a name and fixed text) by columns, within :data:`TABLE_WIDTH`.
 
-    Columns that do not fit go into further blocks below; a column title longer than its cell is shown as
-    ``[k]`` and spelt out in a legend, so titles never run together.
+    ``cell_width`` is the narrowest cell; cells grow to fit every title when all columns still fit on one
+    line. Columns that do not fit go into further blocks below; a column title longer than its cell is
+    shown as ``[k]`` and spelt out in a legend, so titles never run together.
     """
     names = [h[0] for h in heads]
+    # Cells wide enough for every title when all of them still fit on one line beside the names.
+    wide = max((len(t) for t in titles), default=0) + 2
+    longest_name = max((len(n) for n in names), default=0) + 2
+    if wide > cell_width and max(12, longest_name) + len(fixed_head) + wide * len(titles) <= TABLE_WIDTH:
+        cell_width = wide
     # All columns in one block if the name column can stay at least 12 wide; else blocks, names up to 30.
     room = TABLE_WIDTH - len(fixed_head) - cell_width * len(titles)
     width = _name_width(names, room if room >= 12 else 30)
