@@ -7,5 +7,5 @@
 - :mod:`~imgclass.exploration.blur_sweep`: bilateral previews and accuracy against blur level (03).
 - :mod:`~imgclass.exploration.colour_preview`: the top-N colour preview and share curves (04).
 - :mod:`~imgclass.exploration.tcp_demo`: a live ``ImageServer``/``ImageClient`` round trip (05).
-- :mod:`~imgclass.exploration.metrics`: the poster's table under two protocols, and how it moves with n (06).
+- :mod:`~imgclass.exploration.metrics`: the poster's table under each protocol, and how it moves with n (06).
 """
