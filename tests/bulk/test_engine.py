@@ -40,7 +40,8 @@ def outcomes(results: Iterator[BulkResult]) -> list[tuple[Any, ...]]:
 
 @pytest.fixture
 def mixed_inputs(image_dir: Path, bad_dir: Path, tmp_path: Path) -> list[str]:
-    """Good and bad files, a folder, duplicates and an @list."""
+    """Good and bad files, a folder (with a subfolder: an error line), duplicates and an @list."""
+    (bad_dir / "subfolder").mkdir()
     images = sorted(str(p) for p in image_dir.iterdir())
     listing = tmp_path / "list.txt"
     listing.write_text("\n".join([images[0], images[1], images[0], str(bad_dir / "bomb.png")]) + "\n")
