@@ -149,7 +149,7 @@ def classify_paths(
     """Classify every image named by ``paths``, yielding one frozen :class:`BulkResult` per path, in order.
 
     ``paths`` are files, folders (their files; subfolders too with ``recursive``) and ``"@list.txt"``
-    files of paths. Any iterable works, including an endless generator: nothing is read ahead of the
+    files of paths. Any iterable works, including an endless generator: nothing is read far ahead of the
     chunks in flight. A path named twice is classified (from a per-worker cache) and reported twice.
 
     ``options`` is a :class:`BulkOptions`; keyword ``settings`` override its fields
