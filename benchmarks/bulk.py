@@ -439,10 +439,10 @@ def main(argv: list[str] | None = None) -> int:
         f"scheduling cost < {GOAL_SCHEDULING:.0%} (Dask)": ratios["scheduling_cost_dask"] < GOAL_SCHEDULING,
     }
     if million_report is not None:
-        goals["million paths: peak memory flat (< 1.25x of 10,000 paths)"] = (
+        goals[f"{args.paths:,} paths: peak memory flat (< 1.25x of 10,000 paths)"] = (
             million_report["peak_ratio_main"] < 1.25 and million_report["peak_ratio_workers"] < 1.25
         )
-        goals["million paths: killed and resumed = clean run"] = million_report["kill_resume"]["identical"]
+        goals[f"{args.paths:,} paths: killed and resumed = clean run"] = million_report["kill_resume"]["identical"]
 
     print()
     print("| configuration                            | files/s | files per CPU-s | cores used | busy workers |")
