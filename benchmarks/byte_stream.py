@@ -30,6 +30,10 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
+from _requires import require  # noqa: E402
+
+require(["numpy", "cv2", "sklearn", "imgclass"])  # the core package: say so before anything starts
+
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
@@ -139,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.quick or args.no_accuracy):
         from imgclass.evaluation import reproduce
 
-        report = reproduce(dataset, ["byte-stream"], cv="group")
+        report = reproduce(dataset, ["byte-stream"], cv="source")
         print("\n" + report.to_table() + "\n\n" + report.per_source_table())
         accuracy = report.to_dict()
 

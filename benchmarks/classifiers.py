@@ -29,6 +29,10 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
+from _requires import require  # noqa: E402
+
+require(["numpy", "cv2", "sklearn", "imgclass"])  # the core package: say so before anything starts
+
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
@@ -107,7 +111,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         classifier = pretrained(name)  # loaded or fitted here, outside the timed part
         feature_cpu, feature_wall = per_image(images, classifier.image_features, args.repeat)
         features = classifier.extract_features(images)
-        model = classifier._fitted_model()
+        model = classifier.fitted_model()
         batch_cpu, batch_wall = best_of(functools.partial(model.predict_proba, features), args.repeat)
         total_cpu = feature_cpu + batch_cpu / n
         total_wall = feature_wall + batch_wall / n

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm.auto import tqdm
 
 from imgclass.decode import BGRImage, decode_image
 from imgclass.labels import LABEL_NAMES
+from imgclass.progress import progress as progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def prepare_folder(
     claimed: set[Path] = set()
     for class_name in sorted({c for c, _ in inputs}):
         (dst / class_name).mkdir(parents=True, exist_ok=True)
-    bar: Iterable[tuple[str, Path]] = tqdm(inputs, desc="prepare", unit="img", disable=not progress)
+    bar: Iterable[tuple[str, Path]] = progress_bar(inputs, enabled=progress, desc="prepare", unit="img")
     for class_name, path in bar:
         target = dst / class_name / f"{path.stem}.jpg"
         reason = _convert_one(path, target, claimed, size=size, quality=quality)

@@ -21,9 +21,9 @@ from typing import Final
 
 import cv2
 import numpy as np
-from tqdm.auto import tqdm
 
 from imgclass.decode import BGRImage, decode_image
+from imgclass.progress import progress as progress_bar
 
 
 def _encode(image: BGRImage, extension: str, params: Sequence[int] = ()) -> bytes:
@@ -102,5 +102,6 @@ def reencode_all(images: Sequence[bytes], transform: str, *, progress: bool = Fa
     (name,) = check_transforms([transform])
     function = TRANSFORMS[name]
     return [
-        function(decode_image(data)) for data in tqdm(images, desc=name, unit="img", disable=not progress, leave=False)
+        function(decode_image(data))
+        for data in progress_bar(images, enabled=progress, desc=name, unit="img", leave=False)
     ]

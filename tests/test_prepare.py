@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 from pathlib import Path
 
 import cv2
@@ -237,7 +238,10 @@ def test_existing_different_output_is_not_overwritten(dataset: Path, tmp_path: P
     assert precious.read_bytes() == b"someone else's file"
 
 
-def test_progress_false_is_silent(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_false_is_silent(
+    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal, where a bar can be seen
     prepare_folder(dataset, tmp_path / "quiet", size=16, progress=False)
     assert capsys.readouterr().err == ""
     prepare_folder(dataset, tmp_path / "loud", size=16, progress=True)

@@ -1,4 +1,4 @@
-"""Connecting to Dask for bulk classification (``pip install imgclass[dask]``).
+"""Connecting to Dask for bulk classification (the ``dask`` extra: ``pip install -e ".[dask]"`` in a checkout).
 
 ``"local"`` starts a ``LocalCluster`` of single-threaded worker processes for the duration of a run;
 an address connects to a cluster someone else runs; a ``Client`` is used and left open. Workers
@@ -19,7 +19,9 @@ def _distributed() -> Any:
     try:
         import distributed
     except ImportError:
-        raise ValueError("Dask is not installed: pip install 'imgclass[dask]'") from None
+        raise ValueError(
+            "Dask is not installed: install the dask extra, pip install -e '.[dask]' in the imgclass-rva checkout"
+        ) from None
     return distributed
 
 

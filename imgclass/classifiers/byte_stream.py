@@ -29,11 +29,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from tqdm.auto import tqdm
 
 from imgclass.classifiers.base import FloatArray, ImageClassifier, check_images
 from imgclass.features.byte_stream import FEATURE_NAMES, byte_stream_features
 from imgclass.parsers.container import FORMATS
+from imgclass.progress import progress as progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ class ByteStreamClassifier(ImageClassifier):
         """
         images = check_images(X)
         blocks, times = [], np.empty(len(images))
-        with tqdm(
-            total=len(images), desc=desc or type(self).__name__, unit="img", disable=not progress, leave=False
+        with progress_bar(
+            total=len(images), enabled=progress, desc=desc or type(self).__name__, unit="img", leave=False
         ) as bar:
             for start in range(0, len(images), BATCH):
                 batch = images[start : start + BATCH]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 ORDER = 25
@@ -16,7 +17,7 @@ def register(subparsers: Any) -> None:
         "train",
         help="fit a classifier on a folder of your own images and save it as a model file",
         description="Fit classifier NAME on DATA_DIR (real/ and animated/ subfolders) and write a model file "
-        "that --model accepts everywhere a classifier is chosen (classify, evaluate, reproduce, serve). Model "
+        "that --model accepts in classify, evaluate and reproduce. Model "
         "files are JSON with a checked, pickle-free payload; they record the parameters, the feature names, "
         "the versions and a fingerprint of the training images.",
     )
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from imgclass.classifiers import make_classifier
     from imgclass.data import load_dataset
     from imgclass.models import describe_training, save_model
+    from imgclass.training_size import check_fitted_scores, check_training_set, internal_folds
 
     params = parse_params(args.param)
     try:
@@ -62,10 +64,14 @@ def run(args: argparse.Namespace) -> int:
     except TypeError as exc:
         raise ValueError(f"bad --param for {args.classifier}: {exc}") from None
     dataset = load_dataset(args.data_dir, on_error="skip")
+    folds = internal_folds(classifier.get_params(deep=False))
+    for warning in check_training_set(dataset.labels, dataset.sources, folds=folds):
+        print(f"imgclass train: warning: {warning}", file=sys.stderr)
     features, _ = classifier.extract_features_timed(
         dataset.images, progress=not args.no_progress, desc=f"features ({args.classifier})"
     )
     classifier.fit_features(features, dataset.labels)
+    check_fitted_scores(classifier.model_.predict_proba(features)[:, 1])
     training = describe_training(dataset.images, dataset.labels, dataset.sources, str(dataset.root))
     path = save_model(classifier, args.out, training=training)
     print(

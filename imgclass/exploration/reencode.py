@@ -16,13 +16,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import roc_auc_score
-from tqdm.auto import tqdm
 
 from imgclass.classifiers import make_classifier
 from imgclass.data import Dataset
 from imgclass.decode import BGRImage, decode_image
 from imgclass.exploration.cv import CVAccuracy, cv_accuracy, single_threaded
 from imgclass.features.byte_lengths import byte_lengths_fast
+from imgclass.progress import progress as progress_bar
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,9 @@ def reencode_lengths(
     if not encodings:
         raise ValueError("need at least one encoding")
     lengths = np.zeros((len(encodings), len(dataset)), dtype=np.int64)
-    for j, data in enumerate(tqdm(dataset.images, desc="re-encoding", unit="img", disable=not progress, leave=False)):
+    for j, data in enumerate(
+        progress_bar(dataset.images, enabled=progress, desc="re-encoding", unit="img", leave=False)
+    ):
         image = decode_image(data)
         for i, encoding in enumerate(encodings):
             lengths[i, j] = len(encoding.encode(image))
