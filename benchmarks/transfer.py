@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import platform
@@ -48,13 +47,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-#: Modules the benchmark needs beyond the package's own dependencies, and where they come from.
-NEEDED = {"zmq": "pyzmq", "imagezmq": "imagezmq", "blake3": "blake3"}
-_missing = [package for module, package in NEEDED.items() if importlib.util.find_spec(module) is None]
-if _missing:
-    raise SystemExit(
-        f'benchmarks/transfer.py needs {", ".join(_missing)}: install the extra with\n    pip install -e ".[bench]"'
-    )
+from _requires import require
+
+require(["numpy", "cv2", "blake3", "imgclass"])  # the core package
+require(["zmq", "imagezmq"], extra="bench")  # the round-trip baseline: say so before anything starts
 
 import cv2  # noqa: E402 - only once the extras are known to be there
 import numpy as np  # noqa: E402

@@ -554,7 +554,7 @@ def _check_magic_version(magic: bytes, version: int, expected: int) -> None:
     if expected == VERSION and version in OLD_VERSIONS:
         raise ProtocolError(
             f"this server speaks imgclass transfer protocol {VERSION} (BLAKE3 digests and tags) and no longer "
-            f"accepts version {version} requests: upgrade the client (pip install --upgrade imgclass)",
+            f"accepts version {version} requests: upgrade the client to one that speaks version {VERSION}",
             code="unsupported-version",
         )
     raise ProtocolError(f"unknown version {version}, this side speaks {expected}")
