@@ -19,6 +19,9 @@ TOKEN_ENV = "IMGCLASS_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 
 def register(subparsers: Any) -> None:
+    from imgclass.cli._args import add_classifier_option
+    from imgclass.ready import DEFAULT_CLASSIFIER
+
     parser = subparsers.add_parser(
         "serve",
         help="receive images over TCP, store and classify them",
@@ -33,11 +36,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--out", type=Path, default=Path("received"), help="folder to store images in (default: %(default)s)"
     )
-    parser.add_argument(
+    add_classifier_option(
+        parser,
         "--classifier",
-        action="append",
-        metavar="NAME",
-        help="classifier to run (repeatable; default: the ready ones, shipped models and fixed rules)",
+        metavar="NAME|MODEL",
+        help=f"classifiers to run, registry names or model files (default: {DEFAULT_CLASSIFIER}, the accurate one)",
     )
     parser.add_argument("--no-classify", action="store_true", help="store only, classify nothing")
     parser.add_argument(
@@ -153,7 +156,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--tls-key needs --tls-cert")
     if not args.no_classify:
         # Fitting the models on the bundled reference set can take a minute: say why we are quiet.
-        names = ", ".join(args.classifier) if args.classifier else "the ready-to-use classifiers"
+        from imgclass.ready import DEFAULT_CLASSIFIER
+
+        names = ", ".join(args.classifier) if args.classifier else DEFAULT_CLASSIFIER
         print(f"imgclass serve: loading {names}...", file=sys.stderr, flush=True)
     options = ServerOptions(
         host=args.host, port=args.port, out_dir=args.out, classifiers=[] if args.no_classify else args.classifier,

@@ -59,14 +59,14 @@ _CHECK_FLAGS = {"jpeg": cv2.IMREAD_REDUCED_GRAYSCALE_8}
 
 
 def resolve_classifiers(spec: ClassifierSpec) -> dict[str, ReadyClassifier]:
-    """Names or model files (``None``: the ready ones), or a mapping name -> estimator."""
-    from imgclass.ready import ReadyClassifier, ready_many, ready_names
+    """Names or model files (``None``: the accurate default), or a mapping name -> estimator."""
+    from imgclass.ready import ReadyClassifier, ready_many
 
     if isinstance(spec, Mapping):
         return {name: ReadyClassifier(name, estimator) for name, estimator in spec.items()}
     if spec is not None and not spec:
         return {}
-    return {c.name: c for c in ready_many(ready_names() if spec is None else spec)}
+    return {c.name: c for c in ready_many(spec)}
 
 
 def decodes_pixels(classifier: ReadyClassifier) -> bool:
