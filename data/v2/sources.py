@@ -626,7 +626,7 @@ def stellarium_art(cache: Cache) -> list[Candidate]:
         for p in _files(culture, "*.png"):
             if p.stem.lower() in ("logo", "info", "thumbnail"):
                 continue
-            out.append(Candidate(_rel(root, p), "bw_drawing", licence, flags="invert,no_derive"))
+            out.append(Candidate(_rel(root, p), "bw_drawing", licence, flags="invert,no_derive,colour_if_not_grey"))
     return out
 
 

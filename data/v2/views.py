@@ -21,9 +21,19 @@ Pixels = npt.NDArray[np.uint8]
 FORMATS = (("jpeg", 0.55), ("png", 0.2), ("webp", 0.25))
 
 
+#: Larger originals are skipped: a few openclipart PNGs are 10000 x 16000 and more, far beyond any use here.
+MAX_PIXELS = 40_000_000
+
+
 def decode(data: bytes) -> tuple[Pixels, Pixels | None, str]:
     """RGB pixels, the alpha channel (None when opaque) and the PIL format name of an encoded image."""
-    with Image.open(io.BytesIO(data)) as image:
+    try:
+        opened = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"image too large: {exc}") from None
+    with opened as image:
+        if image.width * image.height > MAX_PIXELS:
+            raise ValueError(f"image too large: {image.width} x {image.height} pixels (limit {MAX_PIXELS})")
         fmt = (image.format or "").lower()
         image.seek(0)
         has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)

@@ -122,3 +122,9 @@ def test_pick_encoding_ranges_and_shares() -> None:
         assert 256 <= p.long_side <= 1280
         assert p.quality == 0 if p.fmt == "png" else 50 <= p.quality <= 95
     assert all(views.pick_encoding(rng, 40).long_side <= 160 for _ in range(100))
+
+
+def test_decode_refuses_huge_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(views, "MAX_PIXELS", 100)
+    with pytest.raises(ValueError, match="too large"):
+        views.decode(_png(np.zeros((20, 20, 4), np.uint8)))
