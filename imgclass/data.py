@@ -231,7 +231,9 @@ def load_dataset(
             if row is None:
                 unlisted += 1
             elif row.label != label:
-                raise ValueError(f"{path}: the manifest labels it {LABEL_NAMES[row.label]!r} but it is in {LABEL_NAMES[label]}/")
+                raise ValueError(
+                    f"{path}: the manifest labels it {LABEL_NAMES[row.label]!r} but it is in {LABEL_NAMES[label]}/"
+                )
             else:
                 domain, group = row.domain, row.group
         records.append(Record(data, label, source, path, domain, group))

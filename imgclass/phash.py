@@ -39,7 +39,7 @@ def dhash(grey: npt.NDArray[np.generic]) -> int:
 def _dct_matrix(n: int) -> npt.NDArray[np.float64]:
     k = np.arange(n)[:, None]
     i = np.arange(n)[None, :]
-    matrix = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    matrix = np.asarray(np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * np.sqrt(2.0 / n), dtype=np.float64)
     matrix[0] /= np.sqrt(2.0)
     return matrix
 

@@ -75,7 +75,11 @@ def test_unlisted_files_keep_defaults_with_a_warning(tiny_dir: Path, caplog: pyt
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"label": "cartoon"}, "label must be"), ({"domain": ""}, "must not be empty"), ({"group": ""}, "must not be empty")],
+    [
+        ({"label": "cartoon"}, "label must be"),
+        ({"domain": ""}, "must not be empty"),
+        ({"group": ""}, "must not be empty"),
+    ],
 )
 def test_malformed_rows_are_errors(tiny_dir: Path, change: dict[str, str], message: str) -> None:
     rows = _rows(tiny_dir)

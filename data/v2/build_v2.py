@@ -67,6 +67,7 @@ def sanitise(text: str) -> str:
 
 def base_names(entries: list[Entry]) -> dict[tuple[str, str], str]:
     """``source__stem``; where stems clash inside a source, the parent folder joins, then a short hash."""
+
     def stem(e: Entry, depth: int) -> str:
         parts = [p for p in e.inside.removeprefix("rcc:").split("/") if p]
         parts[-1] = parts[-1].rsplit(".", 1)[0] if "." in parts[-1] else parts[-1]
@@ -139,7 +140,9 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
     planned: list[tuple[str, np.ndarray, str, str, bool]] = [("", base, domain, "", True)]
     boxes = views.crop_boxes(width, height, crop_count(entry, min(width, height)), rng)
     for i, box in enumerate(boxes, 1):
-        planned.append((f"--crop{i}", views.crop(base, box), domain, f"crop:{box.x},{box.y},{box.width},{box.height}", False))
+        planned.append(
+            (f"--crop{i}", views.crop(base, box), domain, f"crop:{box.x},{box.y},{box.width},{box.height}", False)
+        )
     parents = list(planned)  # derived views start from the base or a crop, never from another derived view
     if not entry.has("no_derive"):
         if entry.label == REAL and not grey and rng.random() < GREY_PHOTO_P:
@@ -203,7 +206,7 @@ def _job_key(entry: Entry, seed: int, name: str) -> str:
 
 def run_jobs(jobs: list[dict[str, Any]], work: Path, n_jobs: int, progress: bool) -> list[dict[str, Any]]:
     """Results of every job, reusing ``work/<key>.json`` when its files are all still there."""
-    from tqdm.auto import tqdm  # noqa: PLC0415
+    from tqdm.auto import tqdm
 
     results: dict[str, dict[str, Any]] = {}
     todo = []
@@ -298,7 +301,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
 
 def contact_sheets(rows: list[dict[str, Any]], out: Path, folder: Path, per_sheet: int = 48, thumb: int = 72) -> None:
     """One small JPEG per source: a seeded sample of its images, so labels can be checked by eye."""
-    from PIL import Image  # noqa: PLC0415
+    from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -345,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         entries = read_lists(args.lists)
         if any(e.source in ("dicebear", "comicgen", "facesjs") for e in entries):
-            from sources import generator_spec  # noqa: PLC0415
+            from sources import generator_spec
 
             cache.generated(generator_spec(args.seed))
     logger.info("%d files chosen from %d sources (%.0f s)", len(entries), len({e.source for e in entries}),

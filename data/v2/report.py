@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Markdown tables of a v2 manifest: images per domain and source, greyscale shares, formats, licences.
 
-    python data/v2/report.py [data/v2/manifest.csv]
+python data/v2/report.py [data/v2/manifest.csv]
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ def read(path: Path) -> list[dict[str, str]]:
 
 
 def domain_table(rows: list[dict[str, str]]) -> str:
-    lines = ["| class | domain | images | greyscale | derived views | distinct groups | sources |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| class | domain | images | greyscale | derived views | distinct groups | sources |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for domain, label in DOMAINS.items():
         mine = [r for r in rows if r["domain"] == domain]
         sources = Counter(r["source"] for r in mine)
@@ -55,9 +58,8 @@ def summary(rows: list[dict[str, str]]) -> dict[str, str]:
         mine = [r for r in rows if r["label"] == label]
         grey = sum(r["greyscale"] == "1" for r in mine) / max(1, len(mine))
         fmts = Counter(r["format"] for r in mine)
-        out[label] = (
-            f"{len(mine)} images, {grey:.1%} greyscale; "
-            + ", ".join(f"{k} {v / len(mine):.0%}" for k, v in sorted(fmts.items()))
+        out[label] = f"{len(mine)} images, {grey:.1%} greyscale; " + ", ".join(
+            f"{k} {v / len(mine):.0%}" for k, v in sorted(fmts.items())
         )
     real_groups = {r["group"] for r in rows if r["label"] == "real"}
     out["distinct_real_groups"] = str(len(real_groups))

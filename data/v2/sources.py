@@ -25,6 +25,8 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+
+
 def _v1_lists() -> Path:
     """The checked v1 lists: $IMGCLASS_V1_LISTS, else ``../shared/data-sources`` beside the checkout or above it."""
     env = os.environ.get("IMGCLASS_V1_LISTS")
@@ -201,7 +203,7 @@ class Cache:
         marker = folder / ".complete"
         if not marker.exists():
             tree = self.deb("gcompris-qt-data")
-            from build_reference import read_rcc  # noqa: PLC0415 - the v1 builder's reader
+            from build_reference import read_rcc
 
             for rcc in sorted((tree / "usr/share/gcompris-qt/rcc").glob("*.rcc")):
                 for inner, payload in read_rcc_all(rcc, read_rcc).items():
@@ -263,7 +265,7 @@ def read_rcc_all(rcc: Path, read_rcc: Callable[[Path, set[str]], dict[str, bytes
 
 
 def _rcc_names(blob: bytes) -> list[str]:
-    import struct  # noqa: PLC0415
+    import struct
 
     version, tree, _data, names = struct.unpack(">IIII", blob[4:20])
     node_size = 22 if version >= 2 else 14
@@ -341,9 +343,13 @@ def keyword_domain(text: str, rules: Iterable[tuple[str, str]], default: str) ->
 
 CITY = (
     (r"city|station|street|town|build|house|castle|church|temple|tower|bridge|monument|palace|mosque|"
-     r"cathedral|pyramid|colosseum|acropolis|taj|wall|windmill|dam|solar|turbine|plant|lighthouse|urban", "street_buildings"),
+     r"cathedral|pyramid|colosseum|acropolis|taj|wall|windmill|dam|solar|turbine|plant|lighthouse|urban",
+     "street_buildings"),
 )  # fmt: skip
-INDOOR = (r"room|kitchen|hall|class|indoor|library|stage|theat|gym|office|lobby|store|shop|museum|bar\b", "indoor_objects")
+INDOOR = (
+    r"room|kitchen|hall|class|indoor|library|stage|theat|gym|office|lobby|store|shop|museum|bar\b",
+    "indoor_objects",
+)
 
 
 def _files(root: Path, pattern: str) -> list[Path]:
@@ -358,7 +364,7 @@ class V1Licences:
     """The per-file licence rules of ``data/build_reference.py`` (DEP-5, GCompris READMEs, overrides)."""
 
     def __init__(self) -> None:
-        import build_reference as v1  # noqa: PLC0415
+        import build_reference as v1
 
         self.v1 = v1
         v1.SOURCE_TREE_PREFIX.setdefault("naev-data", ("/usr/share/naev/", "./"))
@@ -397,8 +403,6 @@ def v1_licence(cache: Cache, package: str, inside: str) -> str:
     if _V1 is None:
         _V1 = V1Licences()
     return _V1(cache, package, inside)
-
-
 
 
 # -- real ----------------------------------------------------------------------------------------------
@@ -491,7 +495,10 @@ def tuxpaint_templates(cache: Cache) -> list[Candidate]:
 
 def stellarium_nebulae(cache: Cache) -> list[Candidate]:
     root = cache.deb("stellarium-data")
-    return [Candidate(_rel(root, p), "night_lowlight", flags="no_crop") for p in _files(root, "usr/share/stellarium/nebulae/default/*.png")]
+    return [
+        Candidate(_rel(root, p), "night_lowlight", flags="no_crop")
+        for p in _files(root, "usr/share/stellarium/nebulae/default/*.png")
+    ]
 
 
 SAMPLE_PHOTOS = {
@@ -506,7 +513,10 @@ SAMPLE_PHOTOS = {
     ("pypi:scikit-image", "skimage/data/grass.png"): ("grey_photo", "CC0-1.0"),
     ("pypi:scikit-image", "skimage/data/gravel.png"): ("grey_photo", "CC0-1.0"),
     # matplotlib's sample photo of Grace Hopper is a US Navy photograph (public domain).
-    ("python-matplotlib-data", "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg"): ("people", "public-domain"),
+    ("python-matplotlib-data", "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg"): (
+        "people",
+        "public-domain",
+    ),
     # Ren'Py's demo ships three photographs as backgrounds (Expat, like the whole package).
     ("renpy-demo", "/usr/share/games/renpy/demo/game/images/bg washington.jpg"): ("street_buildings", "Expat"),
     ("renpy-demo", "/usr/share/games/renpy/demo/game/images/bg whitehouse.jpg"): ("street_buildings", "Expat"),
@@ -516,8 +526,7 @@ SAMPLE_PHOTOS = {
 
 def sample_photos(cache: Cache) -> list[Candidate]:
     return [
-        Candidate(f"{pkg}|{path}", domain, licence)
-        for (pkg, path), (domain, licence) in sorted(SAMPLE_PHOTOS.items())
+        Candidate(f"{pkg}|{path}", domain, licence) for (pkg, path), (domain, licence) in sorted(SAMPLE_PHOTOS.items())
     ]
 
 
@@ -525,7 +534,9 @@ def sample_photos(cache: Cache) -> list[Candidate]:
 
 
 def openclipart(cache: Cache) -> list[Candidate]:
-    return [Candidate(p, "colour_cartoon", "public-domain", flags="bw_if_grey") for _k, p in v1_list("anim.openclipart")]
+    return [
+        Candidate(p, "colour_cartoon", "public-domain", flags="bw_if_grey") for _k, p in v1_list("anim.openclipart")
+    ]
 
 
 def gcompris_drawings(cache: Cache) -> list[Candidate]:
@@ -574,7 +585,9 @@ def hedgewars(cache: Cache) -> list[Candidate]:
 
 def naev(cache: Cache) -> list[Candidate]:
     root = cache.deb("naev-data")
-    out = [Candidate(_rel(root, p), "painted_rendered") for p in _files(root, "usr/share/naev/dat/gfx/portraits/*/*.png")]
+    out = [
+        Candidate(_rel(root, p), "painted_rendered") for p in _files(root, "usr/share/naev/dat/gfx/portraits/*/*.png")
+    ]
     out += [Candidate(_rel(root, p), "painted_rendered", group=p.parent.name)
             for p in _files(root, "usr/share/naev/dat/gfx/ship/*/*_comm.png")]  # fmt: skip
     return out
@@ -593,7 +606,9 @@ def renpy(cache: Cache) -> list[Candidate]:
         root = cache.deb(package)
         for p in _files(root, f"usr/share/games/renpy/{folder}/game/images/*"):
             stem = p.stem
-            if not re.match(r"(eileen|lucy|concert|logo (base|bw|solid)|sylvie|bg (club|lecturehall|meadow|uni))", stem):
+            if not re.match(
+                r"(eileen|lucy|concert|logo (base|bw|solid)|sylvie|bg (club|lecturehall|meadow|uni))", stem
+            ):
                 continue
             character = stem.split()[0] + (" " + stem.split()[1] if stem.startswith("sylvie") else "")
             domain = "bw_drawing" if stem == "logo bw" else "anime_colour"
@@ -742,7 +757,8 @@ def dicebear(cache: Cache) -> list[Candidate]:
 def comicgen(cache: Cache) -> list[Candidate]:
     root = cache.root / "gen"
     return [
-        Candidate(str(p.relative_to(root)), "bw_drawing", "CC0-1.0", group=f"comicgen:{p.parent.name}:{p.stem.split('_')[0]}",
+        Candidate(str(p.relative_to(root)), "bw_drawing", "CC0-1.0",
+                  group=f"comicgen:{p.parent.name}:{p.stem.split('_')[0]}",
                   flags="colour_if_not_grey")
         for p in _files(root, "comicgen/*/*.svg")
     ]  # fmt: skip

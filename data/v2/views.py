@@ -113,7 +113,7 @@ def manga(rgb: Pixels, rng: random.Random) -> Pixels:
     # Three tone bands: white, a dot screen, and solid black.
     smooth = cv2.GaussianBlur(grey, (0, 0), 1.2 * scale)
     dark_cut, light_cut = rng.uniform(45, 75), rng.uniform(150, 190)
-    period = max(3, int(round(rng.choice((4, 5, 6)) * scale)))
+    period = max(3, round(rng.choice((4, 5, 6)) * scale))
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = np.deg2rad(rng.choice((15.0, 30.0, 45.0)))
     u = (xx * np.cos(angle) + yy * np.sin(angle)) / period

@@ -168,4 +168,6 @@ def test_manifest_writer(tmp_path: Path) -> None:
 def test_keyword_domains() -> None:
     assert sources.keyword_domain("city3.jpg", sources.CITY, "nature_landscape") == "street_buildings"
     assert sources.keyword_domain("canyon3.jpg", sources.CITY, "nature_landscape") == "nature_landscape"
-    assert sources.gcompris_domain("rcc:gcompris/src/activities/explore_monuments/resource/x.webp") == "street_buildings"
+    assert (
+        sources.gcompris_domain("rcc:gcompris/src/activities/explore_monuments/resource/x.webp") == "street_buildings"
+    )
