@@ -52,12 +52,12 @@ MANIFEST_COLUMNS = (
 NATIVE_SHARE = 0.25
 MAX_NATIVE_SIDE = 2600
 #: derived views per base image: probability by (label, domain)
-GREY_PHOTO_P = 0.45
+GREY_PHOTO_P = 0.5
 DARK_P = 0.22
 MANGA_P = {"colour_cartoon": 0.2, "anime_colour": 1.0, "painted_rendered": 0.3, "clipart_icons_emoji": 0.05}
 PHASH_MAX = 4
 DHASH_MAX = 8
-BUILDER_VERSION = "1"  # bump to invalidate the per-file cache in OUT/.work
+BUILDER_VERSION = "2"  # bump to invalidate the per-file cache in OUT/.work
 
 
 def sanitise(text: str) -> str:
@@ -98,10 +98,15 @@ def render_svg(data: bytes, width: int) -> bytes:
 
 
 def crop_count(entry: Entry, short: int) -> int:
-    if entry.label != REAL or entry.has("cutout") or entry.has("no_crop"):
-        return 2 if entry.domain == "people" and short >= 120 else 0
+    """Crops per original: real photos only, more for the thin people and indoor domains."""
+    if entry.label != REAL or entry.has("no_crop"):
+        return 0
     if entry.domain == "people":
-        return 3 if short >= 200 else 2
+        return 3 if short >= 100 else 1
+    if entry.has("cutout"):
+        return 0
+    if entry.domain == "indoor_objects":
+        return 3 if short >= 400 else 2 if short >= 120 else 0
     return 3 if short >= 900 else 2 if short >= 500 else 1 if short >= 240 else 0
 
 

@@ -414,7 +414,10 @@ def endless_sky(cache: Cache) -> list[Candidate]:
         name = path.rsplit("/", 1)[1]
         out.append(Candidate(path, keyword_domain(name, CITY, "nature_landscape")))
     root = cache.deb("endless-sky-data")
-    scenes = {"army0": "people", "lobby": "indoor_objects", "engine": "indoor_objects", "engine2": "indoor_objects"}
+    # Checked by eye: loc* are 1940s factory photographs (people at work), loc3 a landscape, engine* rocket
+    # engine tests; army0, eso0, geoscan, lobby and tempest are renders or unclear, and left out.
+    scenes = {f"loc{i}": "people" for i in (0, 1, 2, 4, 5, 6, 7, 8, 9)}
+    scenes.update({"loc3": "nature_landscape", "engine": "indoor_objects", "engine2": "indoor_objects"})
     for path in _files(root, "usr/share/games/endless-sky/images/scene/*.jpg"):
         domain = scenes.get(path.stem)
         if domain:
@@ -486,6 +489,13 @@ def tuxpaint_photos(cache: Cache) -> list[Candidate]:
         Candidate(TUXPAINT_STAMPS + p, "people" if p.startswith("people/") else "cutout_on_white", flags="cutout")
         for p in checked("tuxpaint_stamps_photo")
     ]
+
+
+def naev_commodities(cache: Cache) -> list[Candidate]:
+    """The commodity pictures of naev that are photographs (checked by eye; the rest are renders)."""
+    folder = "/usr/share/naev/dat/gfx/commodity/"
+    rows = (line.split("\t") for line in checked("naev_commodity_photo"))
+    return [Candidate(folder + name, domain) for name, domain in rows]
 
 
 def tuxpaint_templates(cache: Cache) -> list[Candidate]:
@@ -779,6 +789,7 @@ SOURCES: tuple[Source, ...] = (
     Source("wallpaper_photos", "*", REAL, 100, wallpapers, v1_licence),
     Source("tuxpaint_photos", "tuxpaint-stamps-default", REAL, 400, tuxpaint_photos, v1_licence),
     Source("tuxpaint_templates", "tuxpaint-data", REAL, 100, tuxpaint_templates, "GPL-2+", small=True),
+    Source("naev_photos", "naev-data", REAL, 100, naev_commodities, v1_licence),
     Source("stellarium_nebulae", "stellarium-data", REAL, 150, stellarium_nebulae, "GPL-2+"),
     Source("sample_photos", "*", REAL, 100, sample_photos),
     # animated
