@@ -39,7 +39,7 @@ REPO = HERE.parent.parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(REPO)]
 
 import views  # noqa: E402
-from sources import ANIMATED, DOMAINS, REAL, Cache, Entry, read_lists, select, write_lists  # noqa: E402
+from sources import ANIMATED, DOMAINS, REAL, SOURCES, Cache, Entry, read_lists, select, write_lists  # noqa: E402
 
 from imgclass.phash import dhash, phash  # noqa: E402
 
@@ -356,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
             from sources import generator_spec
 
             cache.generated(generator_spec(args.seed))
+    # Dedupe keeps the first of near-duplicates: order by the source table, however the entries were read.
+    rank = {source.name: i for i, source in enumerate(SOURCES)}
+    entries = sorted(entries, key=lambda e: (rank.get(e.source, len(rank)), e.source, e.inside))
     logger.info("%d files chosen from %d sources (%.0f s)", len(entries), len({e.source for e in entries}),
                 time.monotonic() - start)  # fmt: skip
     names = base_names(entries)
