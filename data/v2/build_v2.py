@@ -54,10 +54,12 @@ MAX_NATIVE_SIDE = 2600
 #: derived views per base image: probability by (label, domain)
 GREY_PHOTO_P = 0.5
 DARK_P = 0.22
+#: photos shown on a light page: real images with white margins, so "white margin" is not clip art only
+FRAMED_P = 0.3
 MANGA_P = {"colour_cartoon": 0.2, "anime_colour": 1.0, "painted_rendered": 0.3, "clipart_icons_emoji": 0.05}
 PHASH_MAX = 4
 DHASH_MAX = 8
-BUILDER_VERSION = "2"  # bump to invalidate the per-file cache in OUT/.work
+BUILDER_VERSION = "3"  # bump to invalidate the per-file cache in OUT/.work
 
 
 def sanitise(text: str) -> str:
@@ -156,6 +158,9 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
         if entry.label == REAL and not grey and not entry.has("cutout") and rng.random() < DARK_P:
             pick = parents[rng.randrange(len(parents))]
             planned.append(("--dark", views.low_light(pick[1], rng), "night_lowlight", f"low_light{pick[0]}", False))
+        if entry.label == REAL and not entry.has("cutout") and rng.random() < FRAMED_P:
+            pick = parents[rng.randrange(len(parents))]
+            planned.append(("--framed", views.frame(pick[1], rng), pick[2], f"framed{pick[0]}", False))
         if entry.label == ANIMATED and not grey and rng.random() < MANGA_P.get(domain, 0.0):
             pick = parents[rng.randrange(len(parents))]
             planned.append(("--manga", views.manga(pick[1], rng), "bw_manga_synthetic", f"manga{pick[0]}", False))
