@@ -68,6 +68,28 @@ def summary(rows: list[dict[str, str]]) -> dict[str, str]:
     return out
 
 
+def cue_table(rows: list[dict[str, str]], root: Path) -> str:
+    import numpy as np
+    from PIL import Image
+
+    lines = ["| class | > 20% near-white pixels | median file size | median pixels |", "|---|---|---|---|"]
+    for label in ("real", "animated"):
+        white, sizes, pixels = [], [], []
+        for r in rows:
+            if r["label"] != label:
+                continue
+            with Image.open(root / r["path"]) as image:
+                image.draft("RGB", (256, 256))
+                small = np.asarray(image.convert("RGB").resize((128, 128)))
+            white.append(float((small.min(axis=2) >= 250).mean()) > 0.2)
+            sizes.append((root / r["path"]).stat().st_size)
+            pixels.append(int(r["width"]) * int(r["height"]))
+        lines.append(
+            f"| {label} | {np.mean(white):.1%} | {np.median(sizes) / 1e3:.0f} kB | {np.median(pixels) / 1e3:.0f} k |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     path = Path(argv[1]) if len(argv) > 1 else HERE / "manifest.csv"
     rows = read(path)
@@ -77,6 +99,9 @@ def main(argv: list[str]) -> int:
     print()
     for key, value in summary(rows).items():
         print(f"- {key}: {value}")
+    if len(argv) > 2:
+        print()
+        print(cue_table(rows, Path(argv[2])))
     return 0
 
 
