@@ -52,14 +52,14 @@ MANIFEST_COLUMNS = (
 NATIVE_SHARE = 0.25
 MAX_NATIVE_SIDE = 2600
 #: derived views per base image: probability by (label, domain)
-GREY_PHOTO_P = 0.5
+GREY_PHOTO_P = 0.6
 DARK_P = 0.22
 #: photos shown on a light page: real images with white margins, so "white margin" is not clip art only
 FRAMED_P = 0.3
 MANGA_P = {"colour_cartoon": 0.2, "anime_colour": 1.0, "painted_rendered": 0.3, "clipart_icons_emoji": 0.05}
 PHASH_MAX = 4
 DHASH_MAX = 8
-BUILDER_VERSION = "3"  # bump to invalidate the per-file cache in OUT/.work
+BUILDER_VERSION = "4"  # bump to invalidate the per-file cache in OUT/.work
 
 
 def sanitise(text: str) -> str:
@@ -129,7 +129,11 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
     if entry.has("invert"):
         base = views.invert(views.flatten(rgb, alpha, (0, 0, 0)))
     else:
-        base = views.flatten(rgb, alpha, views.background_colour(rng))
+        colour = views.background_colour(rng)
+        if alpha is not None and views.is_greyscale(rgb):
+            # A black-and-white drawing stays black and white: its background is a grey level, not a tint.
+            colour = (sum(colour) // 3,) * 3
+        base = views.flatten(rgb, alpha, colour)
     grey = views.is_greyscale(base)
     domain = entry.domain
     if entry.has("bw_if_grey") and grey:

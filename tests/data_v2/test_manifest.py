@@ -102,11 +102,18 @@ def test_synthetic_domains_are_derived(rows: list[dict[str, str]]) -> None:
             assert r["derived"].startswith("manga"), r["path"]
 
 
-def test_formats_and_greyscale_are_not_the_class(rows: list[dict[str, str]]) -> None:
-    # Every encoding appears in both classes, and neither class is all colour or all grey.
+def test_every_format_is_in_both_classes(rows: list[dict[str, str]]) -> None:
     for fmt in ("jpeg", "png", "webp"):
         shares = [sum(r["format"] == fmt for r in rows if r["label"] == label) for label in ("real", "animated")]
         assert min(shares) >= 100, (fmt, shares)
+
+
+def test_image_sizes_do_not_tell_the_class(rows: list[dict[str, str]]) -> None:
+    medians = {}
+    for label in ("real", "animated"):
+        pixels = sorted(int(r["width"]) * int(r["height"]) for r in rows if r["label"] == label)
+        medians[label] = pixels[len(pixels) // 2]
+    assert 0.5 < medians["real"] / medians["animated"] < 2.0, medians
 
 
 def test_no_benchmark_images(rows: list[dict[str, str]]) -> None:
