@@ -71,6 +71,14 @@ def test_every_domain_is_covered(rows: list[dict[str, str]]) -> None:
     assert not thin, f"domains under {MIN_PER_DOMAIN} images: {thin}"
 
 
+def test_every_domain_has_two_sources(rows: list[dict[str, str]]) -> None:
+    sources: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        sources[r["domain"]].add(r["source"])
+    single = {d: s for d, s in sources.items() if len(s) < 2}
+    assert not single, single
+
+
 def test_both_classes_have_greyscale(rows: list[dict[str, str]]) -> None:
     for label in ("real", "animated"):
         mine = [r for r in rows if r["label"] == label]
