@@ -1,54 +1,81 @@
-"""Benchmark bulk classification: images/s for 1 worker, a pool of 2 and a Dask LocalCluster of 2.
+"""Benchmark bulk classification against the decode floor, across workers and Dask, and over a million paths.
 
-    python benchmarks/bulk.py            # ~2,000 images, 3 rounds: several minutes on 2 cores
-    python benchmarks/bulk.py --quick    # 240 images, 1 round: a smoke run
+    python benchmarks/bulk.py            # 2,000 images x 3 rounds, then the million-path run: ~10 min on 2 cores
+    python benchmarks/bulk.py --quick    # 400 images, 1 round, 100,000 paths: a smoke run
 
-The input is a temporary folder of hard links to the bundled reference set (512x512 JPEGs), repeated
-until it holds ``--images`` files, so every path is distinct and nothing is served from a cache (the
-per-worker result cache is also turned off). The classifier is ``colour-count`` (tens of ms per image),
-heavy enough that the cost of shipping chunks between processes is small beside the work.
+Needs the ``dask`` extra (``distributed`` and ``psutil``): ``pip install -e ".[dask]"``, checked before
+anything runs; with the ``parquet`` extra it also times Parquet output.
 
-Workers are started and load the classifier before the clock starts: the figures are the steady-state
-rates that matter for millions of images; start-up times are reported separately. "Busy workers" is the
-worker time spent on images per second of wall time (the sum of the results' ``ms`` over the run's
-duration): 2.0 means the engine never left a worker idle, whatever else the machine was doing, so it
-separates the engine's overhead from contention for the cores. "Cores used" is the CPU time all our
-processes got per second of wall time: on a machine shared with other jobs it is the real ceiling (with
-the kernel's autogroup scheduling, each login session gets an equal share however many processes it
-runs). Each round runs every configuration once, interleaved, so load from other processes falls on
-all of them alike; each figure is the median over rounds, and the ratios are taken within the same
-run. Results go to ``benchmarks/results/bulk.json``.
+The input is a temporary folder of hard links to the bundled reference set (512x512 JPEGs), repeated until
+it holds ``--images`` files, so every path is distinct and the per-worker cache never answers (it is also
+turned off). Everything runs in one process tree, in the same run, and each figure is set against a
+baseline measured in that run:
 
-Goals on a 2-core machine: 2 workers >= 1.8x one worker; Dask within 20% of the process pool.
+* **Floor**: read each file and decode it reduced, as the fast classifier does (``decode_working``: a
+  512-pixel JPEG at a quarter size), in this process on one thread. Nothing bulk can do is cheaper.
+* **Per core**: files per CPU-second of all our processes (this one, pool workers, Dask nannies and
+  workers). It is what a core delivers whatever else the machine runs; files/s of wall time is shown too.
+* **Classifier alone**: ``predict_proba`` on the files' bytes already in memory, in batches of the chunk
+  size, in this process: the ceiling for the accurate default.
+* **Busy workers**: worker time spent on files per second of wall time (the sum of the results' ``ms``
+  over the run's duration). 2.0 means the engine never left either worker idle; the ratio 2 workers /
+  1 worker on this measure separates the engine's overhead from contention for the cores, and
+  ``1 - busy / workers`` is the share of the time the workers sat idle (the engine, the load, the tail).
+* **Scheduling cost**: the same number of chunks of paths that cost a worker almost nothing (missing
+  files) through the same pool or cluster, as a share of the real run's time: what scheduling, shipping
+  and collecting the chunks costs.
+* **Million paths**: ``imgclass classify @list --fast --workers 2 --out ...`` as a subprocess on a list of
+  1,000,000 lines naming the folder's files over and over, against the same command on 10,000 lines:
+  the peak resident memory (VmHWM) of the command and of its worker processes, then a run killed at a
+  random moment and resumed, checked line by line against the clean run.
+
+Configurations are interleaved within each round so load from other processes falls on all alike; each
+figure is the median over rounds. Results go to ``benchmarks/results/bulk.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import platform
+import random
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-import psutil
+from _requires import require
 
-from imgclass.bulk import BulkResult, classify_paths, process_pool
-from imgclass.bulk.dask_backend import local_cluster, quiet_dask_logs
-from imgclass.bulk.worker import clear_cache, keep_freed_memory
+require(["distributed", "psutil"], extra="dask")  # before the imports it checks, not minutes into the run
 
-RESULTS = Path(__file__).resolve().parent / "results" / "bulk.json"
-REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference"
-GOAL_POOL_SPEEDUP = 1.8
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+
+from imgclass.bulk import BulkOptions, BulkResult, classify_paths, open_output, process_pool, read_results  # noqa: E402
+from imgclass.bulk.dask_backend import local_cluster, quiet_dask_logs  # noqa: E402
+from imgclass.bulk.engine import DASK_CHUNK_SIZE, DEFAULT_CHUNK_SIZE  # noqa: E402
+from imgclass.bulk.worker import clear_cache, start_worker  # noqa: E402
+from imgclass.features.working_image import WORKING_SIDE, decode_working  # noqa: E402
+from imgclass.ready import DEFAULT_CLASSIFIER, FAST_CLASSIFIER, ready  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "bulk.json"
+REFERENCE = ROOT / "data" / "reference"
+GOAL_FAST_VS_FLOOR = 0.7
+GOAL_ACCURATE_VS_ALONE = 0.7
+GOAL_BUSY_2_VS_1 = 1.8
 GOAL_DASK_VS_POOL = 0.8
+GOAL_SCHEDULING = 0.05
 
 
 def source_images() -> list[Path]:
@@ -64,9 +91,8 @@ def source_images() -> list[Path]:
             image[:] = rng.integers(100, 256, 3)
             for _ in range(6):
                 colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-                cv2.circle(
-                    image, tuple(int(c) for c in rng.integers(50, 462, 2)), int(rng.integers(20, 120)), colour, -1
-                )
+                centre = tuple(int(c) for c in rng.integers(50, 462, 2))
+                cv2.circle(image, centre, int(rng.integers(20, 120)), colour, -1)
         cv2.imwrite(str(folder / f"gen_{i:02d}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     return sorted(folder.iterdir())
 
@@ -74,7 +100,8 @@ def source_images() -> list[Path]:
 @contextlib.contextmanager
 def replicated_folder(sources: list[Path], count: int) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="imgclass-bench-bulk-") as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) / "images"
+        folder.mkdir()
         for i in range(count):
             src = sources[i % len(sources)]
             target = folder / f"{i:06d}_{src.name}"
@@ -96,114 +123,376 @@ def cpu_seconds() -> float:
     return total
 
 
-def timed(run: Callable[[], list[BulkResult]]) -> tuple[float, float, list[BulkResult]]:
-    """Wall seconds, CPU seconds (all our processes) and the results of one run."""
+class Run:
+    """One timed run: wall seconds, CPU seconds of all our processes, files, worker-busy seconds."""
+
+    def __init__(self, wall: float, cpu: float, files: int, busy: float) -> None:
+        self.wall, self.cpu, self.files, self.busy = wall, cpu, files, busy
+
+    @property
+    def rate(self) -> float:
+        return self.files / self.wall
+
+    @property
+    def per_core(self) -> float:
+        return self.files / self.cpu if self.cpu > 0 else float("nan")
+
+
+def timed(run: Callable[[], Any], files: int) -> tuple[Run, Any]:
     cpu, start = cpu_seconds(), time.perf_counter()
-    results = run()
-    return time.perf_counter() - start, cpu_seconds() - cpu, results
+    out = run()
+    wall, used = time.perf_counter() - start, cpu_seconds() - cpu
+    busy = sum(r.ms for r in out) / 1e3 if isinstance(out, list) and out and isinstance(out[0], BulkResult) else 0.0
+    return Run(wall, used, files, busy), out
 
 
-def _read(path: str) -> str | None:
+def floor(paths: list[str]) -> int:
+    """Read each file and decode it reduced, as the fast classifier does: the cost bulk cannot go under."""
+    for path in paths:
+        with open(path, "rb") as file:
+            decode_working(file.read(), side=WORKING_SIDE)
+    return len(paths)
+
+
+def classifier_alone(name: str, images: list[bytes], batch: int) -> int:
+    classifier = ready(name)
+    for start in range(0, len(images), batch):
+        classifier.predict_proba(images[start : start + batch])
+    return len(images)
+
+
+def median_run(runs: list[Run]) -> dict[str, float]:
+    return {
+        "files_per_s": statistics.median(r.rate for r in runs),
+        "files_per_cpu_s": statistics.median(r.per_core for r in runs),
+        "cores_used": statistics.median(r.cpu / r.wall for r in runs),
+        "busy_workers": statistics.median(r.busy / r.wall for r in runs),
+    }
+
+
+def output_cost(outcomes: list[Any], tmp: Path, rows: int = 50_000) -> dict[str, float]:
+    """Microseconds of this process per result written, per output format (Parquet with the extra)."""
+    results = [BulkResult(o[0], o[1], o[2], o[3], 1.0, o[4]) for o in outcomes] or [BulkResult("a", None, None, "x", 0)]
+    batch = (results * (rows // len(results) + 1))[:rows]
+    formats = [".jsonl", ".csv"]
+    with contextlib.suppress(ImportError):
+        importlib.import_module("pyarrow")
+        formats.append(".parquet")
+    cost = {}
+    for suffix in formats:
+        target = tmp / f"writing{suffix}"
+        begin = time.process_time()
+        writer, _ = open_output(target, overwrite=True)
+        with writer:
+            for start in range(0, rows, 64):
+                writer.write(batch[start : start + 64])
+        cost[suffix.lstrip(".")] = (time.process_time() - begin) / rows * 1e6
+    return cost
+
+
+# ------------------------------------------------------------------------------------------- million paths
+
+
+def _peak_kb(pid: int) -> int:
     try:
-        return Path(path).read_text().strip()
+        status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
-        return None
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+class PeakWatcher:
+    """Polls the resident memory of a command's processes: the peak of the command and of its workers."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.main_kb, self.workers_kb = pid, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        with contextlib.suppress(psutil.Error):
+            process = psutil.Process(self.pid)
+            while not self._stop.is_set():
+                with contextlib.suppress(psutil.Error):
+                    self.main_kb = max(self.main_kb, _peak_kb(self.pid))
+                    children = process.children(recursive=True)
+                    total = sum(_peak_kb(c.pid) for c in children)
+                    self.workers_kb = max(self.workers_kb, total)
+                self._stop.wait(0.05)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_command(listing: Path, out: Path, *extra: str, kill_after: float | None = None) -> dict[str, Any]:
+    """``imgclass classify @listing --fast --workers 2 --out out``; killed after ``kill_after`` seconds if given."""
+    command = [sys.executable, "-m", "imgclass", "classify", f"@{listing}", "--fast", "--workers", "2"]
+    command += ["--out", str(out), "--no-progress", *extra]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, env=env)
+    watcher = PeakWatcher(process.pid)
+    try:
+        _, err = process.communicate(timeout=kill_after)
+        killed = False
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the command and its workers, as a power cut would
+        _, err = process.communicate()
+        killed = True
+    watcher.stop()
+    if not killed and process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed:\n{err.decode()}")
+    return {
+        "seconds": time.perf_counter() - start,
+        "peak_main_mb": watcher.main_kb / 1024,
+        "peak_workers_mb": watcher.workers_kb / 1024,
+        "killed": killed,
+    }
+
+
+def million(folder: Path, tmp: Path, paths: int, seed: int) -> dict[str, Any]:
+    """Peak memory on 10,000 and ``paths`` paths; a run killed at a random moment and resumed, checked."""
+    files = sorted(str(p) for p in folder.iterdir())
+    report: dict[str, Any] = {"distinct_files": len(files)}
+    runs = {}
+    for n in (10_000, paths):
+        listing = tmp / f"list{n}.txt"
+        with listing.open("w") as file:
+            for i in range(n):
+                file.write(files[i % len(files)] + "\n")
+        out = tmp / f"clean{n}.jsonl"
+        runs[n] = run_command(listing, out)
+        lines = sum(1 for _ in read_results(out))
+        if lines != n:
+            raise SystemExit(f"the {n}-path run wrote {lines} results")
+        print(
+            f"{n:>9,} paths: {runs[n]['seconds']:6.1f} s ({n / runs[n]['seconds']:8.0f} paths/s), peak RSS "
+            f"command {runs[n]['peak_main_mb']:.1f} MB, workers {runs[n]['peak_workers_mb']:.1f} MB"
+        )
+    report["runs"] = {str(n): r for n, r in runs.items()}
+
+    kill_at = random.Random(seed).uniform(0.1, 0.9) * runs[paths]["seconds"]
+    out = tmp / "killed.jsonl"
+    killed = run_command(tmp / f"list{paths}.txt", out, kill_after=kill_at)
+    written = out.read_bytes().count(b"\n") if out.exists() else 0
+    resumed = run_command(tmp / f"list{paths}.txt", out, "--resume")
+    same = sum(
+        1
+        for a, b in zip(read_results(tmp / f"clean{paths}.jsonl"), read_results(out), strict=True)
+        if a.outcome == b.outcome
+    )
+    print(
+        f"killed after {kill_at:.1f} s with {written:,} lines written"
+        f"{' (the run had already finished)' if not killed['killed'] else ''}; resumed in "
+        f"{resumed['seconds']:.1f} s; {same:,} of {paths:,} lines identical to the clean run"
+    )
+    report["kill_resume"] = {
+        "killed_after_s": kill_at,
+        "lines_at_kill": written,
+        "was_killed": killed["killed"],
+        "resume": resumed,
+        "identical_lines": same,
+        "identical": same == paths,
+    }
+    report["peak_ratio_main"] = runs[paths]["peak_main_mb"] / runs[10_000]["peak_main_mb"]
+    report["peak_ratio_workers"] = runs[paths]["peak_workers_mb"] / max(runs[10_000]["peak_workers_mb"], 1e-9)
+    return report
+
+
+# ------------------------------------------------------------------------------------------------------ main
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000, help="images in the replicated folder")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each figure is the median")
-    parser.add_argument("--chunk-size", type=int, default=32, help="paths per task (the CLI default)")
-    parser.add_argument("--classifier", default="colour-count")
-    parser.add_argument("--quick", action="store_true", help="240 images, 1 round")
+    parser.add_argument("--chunk-size", type=int, help="paths per task (default: the engine's, per backend)")
+    parser.add_argument("--paths", type=int, default=1_000_000, help="paths in the million-path run (0: skip it)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the moment the million-path run is killed")
+    parser.add_argument("--quick", action="store_true", help="400 images, 1 round, 100,000 paths")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.images, args.rounds = 240, 1
+        args.images, args.rounds, args.paths = 400, 1, min(args.paths, 100_000)
 
-    keep_freed_memory()  # "1 worker" runs in this process, as the command line's --workers 1 does
+    import distributed
+
+    fast, accurate = FAST_CLASSIFIER, DEFAULT_CLASSIFIER
+    start_worker(BulkOptions(classifier=fast).spec)  # this process is the "1 worker", as on the command line
+    start_worker(BulkOptions(classifier=accurate).spec)
     sources = source_images()
-    print(f"{args.images} images (hard links to {len(sources)} files), {args.rounds} round(s), {args.classifier}")
+    print(
+        f"{args.images} images (hard links to {len(sources)} files), {args.rounds} round(s), chunks of "
+        f"{args.chunk_size or f'{DEFAULT_CHUNK_SIZE} ({DASK_CHUNK_SIZE} on Dask)'}; "
+        f"fast = {fast!r}, accurate default = {accurate!r}"
+        + (" (the same classifier until the fast one is registered under its own name)" if fast == accurate else "")
+    )
     load_before = os.getloadavg()
-    common = {"classifier": args.classifier, "chunk_size": args.chunk_size, "cache_size": 0}
+    common = {"chunk_size": args.chunk_size, "cache_size": 0}
     with replicated_folder(sources, args.images) as folder, contextlib.ExitStack() as stack:
-        warm = sorted(folder.iterdir())[:8]
-        start = time.perf_counter()
-        list(classify_paths(warm[:1], classifier=args.classifier))  # load the classifier in this process
-        startup = {"1 worker": time.perf_counter() - start}
+        paths = sorted(str(p) for p in folder.iterdir())
+        images = [Path(p).read_bytes() for p in paths]
+        warm = paths[:8]
+        list(classify_paths(warm, classifier=fast))
 
-        start = time.perf_counter()
-        pool = stack.enter_context(process_pool(2, args.classifier))
-        list(classify_paths(warm, executor=pool, chunk_size=1, cache_size=0))
-        startup["pool of 2"] = time.perf_counter() - start
-
-        import distributed
-
+        startup = {}
+        begin = time.perf_counter()
+        pool = stack.enter_context(process_pool(2, fast))
+        list(classify_paths(warm, executor=pool, classifier=fast, chunk_size=1, cache_size=0))
+        startup["pool of 2"] = time.perf_counter() - begin
         quiet_dask_logs()
-        start = time.perf_counter()
+        begin = time.perf_counter()
         cluster = stack.enter_context(local_cluster(2))
         client = stack.enter_context(distributed.Client(cluster))
-        list(classify_paths(warm, dask=client, classifier=args.classifier, chunk_size=1, cache_size=0))
-        startup["Dask LocalCluster of 2"] = time.perf_counter() - start
-        print(f"Dask dashboard: {client.dashboard_link}")
+        list(classify_paths(warm, dask=client, classifier=fast, chunk_size=1, cache_size=0))
+        startup["Dask LocalCluster of 2"] = time.perf_counter() - begin
+        address = cluster.scheduler_address
 
-        configs: dict[str, Callable[[], list[BulkResult]]] = {
-            "1 worker": lambda: list(classify_paths(folder, **common)),
-            "pool of 2": lambda: list(classify_paths(folder, executor=pool, **common)),
-            "Dask LocalCluster of 2": lambda: list(classify_paths(folder, dask=client, **common)),
+        configs: dict[str, Callable[[], Any]] = {
+            "floor: read + reduced decode": lambda: [None] * floor(paths),
+            f"{accurate} alone (in memory)": lambda: (
+                [None] * classifier_alone(accurate, images, args.chunk_size or DEFAULT_CHUNK_SIZE)
+            ),
+            f"bulk {fast}, 1 worker": lambda: list(classify_paths(folder, classifier=fast, **common)),
+            f"bulk {fast}, pool of 2": lambda: list(classify_paths(folder, executor=pool, classifier=fast, **common)),
+            f"bulk {fast}, Dask LocalCluster of 2": lambda: list(
+                classify_paths(folder, dask=client, classifier=fast, **common)
+            ),
+            f"bulk {fast}, Dask scheduler address": lambda: list(
+                classify_paths(folder, dask=address, classifier=fast, **common)
+            ),
         }
-        seconds: dict[str, list[float]] = {name: [] for name in configs}
-        busy: dict[str, list[float]] = {name: [] for name in configs}
-        cores: dict[str, list[float]] = {name: [] for name in configs}
+        # The same number of chunks, of paths that cost a worker almost nothing (missing files): what is left
+        # is the cost of scheduling, shipping and collecting the chunks.
+        missing = [str(folder.parent / "missing" / f"{i:06d}.jpg") for i in range(len(paths))]
+        configs["empty chunks, pool of 2"] = lambda: list(
+            classify_paths(missing, executor=pool, classifier=fast, **common)
+        )
+        configs["empty chunks, Dask LocalCluster of 2"] = lambda: list(
+            classify_paths(missing, dask=client, classifier=fast, **common)
+        )
+        if accurate != fast:  # (the same model: the fast 1-worker run is the accurate one's bulk rate too)
+            configs[f"bulk {accurate}, 1 worker"] = lambda: list(classify_paths(folder, classifier=accurate, **common))
+        runs: dict[str, list[Run]] = {name: [] for name in configs}
         reference: list[Any] | None = None
         for round_ in range(args.rounds):
             for name, run in configs.items():
                 clear_cache()
-                elapsed, cpu, results = timed(run)
-                outcomes = [r.outcome for r in results]
-                if reference is None:
-                    reference = outcomes
-                if outcomes != reference:
-                    raise SystemExit(f"{name} gave different results from the first configuration")
-                seconds[name].append(elapsed)
-                # Worker time spent on images per second of wall time: how many workers the engine kept busy.
-                busy[name].append(sum(r.ms for r in results) / 1e3 / elapsed)
-                # CPU our processes actually got per second: on a shared machine, the real ceiling.
-                cores[name].append(cpu / elapsed)
+                measured, out = timed(run, len(paths))
+                runs[name].append(measured)
+                if out and isinstance(out[0], BulkResult) and fast in name:
+                    outcomes = [r.outcome for r in out]
+                    if reference is None:
+                        reference = outcomes
+                    elif outcomes != reference:
+                        raise SystemExit(f"{name} gave different results from the first bulk configuration")
                 print(
-                    f"round {round_ + 1}: {name:<24} {elapsed:7.1f} s  {args.images / elapsed:6.1f} img/s  "
-                    f"busy workers {busy[name][-1]:.2f}  cores used {cores[name][-1]:.2f}  "
+                    f"round {round_ + 1}: {name:<40} {measured.wall:6.2f} s {measured.rate:7.1f} files/s "
+                    f"{measured.per_core:7.1f} per CPU-s  busy {measured.busy / measured.wall:.2f}  "
                     f"load {os.getloadavg()[0]:.1f}"
                 )
-    assert reference is not None
-    failed = sum(o[-1] is not None for o in reference)
+        if accurate == fast:
+            runs[f"bulk {accurate}, 1 worker"] = runs[f"bulk {fast}, 1 worker"]
+        figures = {name: median_run(r) for name, r in runs.items()}
 
-    rate = {name: args.images / statistics.median(times) for name, times in seconds.items()}
-    pool_speedup = rate["pool of 2"] / rate["1 worker"]
-    dask_vs_pool = rate["Dask LocalCluster of 2"] / rate["pool of 2"]
+        writing = output_cost(reference or [], folder.parent)
+        print("writing results, microseconds per result: " + ", ".join(f"{k} {v:.2f}" for k, v in writing.items()))
+
+        stack.close()
+        million_report = None
+        if args.paths:
+            with tempfile.TemporaryDirectory(prefix="imgclass-bench-million-") as tmp:
+                million_report = million(folder, Path(tmp), args.paths, args.seed)
+
+    f = figures
+    floor_name, alone_name = "floor: read + reduced decode", f"{accurate} alone (in memory)"
+    one, pool2 = f"bulk {fast}, 1 worker", f"bulk {fast}, pool of 2"
+    dask_local, dask_address = f"bulk {fast}, Dask LocalCluster of 2", f"bulk {fast}, Dask scheduler address"
+    accurate_one = f"bulk {accurate}, 1 worker"
+    ratios = {
+        "fast_vs_floor_per_core": f[one]["files_per_cpu_s"] / f[floor_name]["files_per_cpu_s"],
+        "fast_vs_floor_wall": f[one]["files_per_s"] / f[floor_name]["files_per_s"],
+        "accurate_vs_alone_per_core": f[accurate_one]["files_per_cpu_s"] / f[alone_name]["files_per_cpu_s"],
+        "accurate_vs_alone_wall": f[accurate_one]["files_per_s"] / f[alone_name]["files_per_s"],
+        "busy_2_vs_1": f[pool2]["busy_workers"] / f[one]["busy_workers"],
+        "wall_2_vs_1": f[pool2]["files_per_s"] / f[one]["files_per_s"],
+        "dask_local_vs_pool": f[dask_local]["files_per_s"] / f[pool2]["files_per_s"],
+        "dask_address_vs_pool": f[dask_address]["files_per_s"] / f[pool2]["files_per_s"],
+        "idle_share_pool": 1 - f[pool2]["busy_workers"] / 2,
+        "idle_share_dask": 1 - f[dask_local]["busy_workers"] / 2,
+        "scheduling_cost_pool": f[pool2]["files_per_s"] / f["empty chunks, pool of 2"]["files_per_s"],
+        "scheduling_cost_dask": f[dask_local]["files_per_s"] / f["empty chunks, Dask LocalCluster of 2"]["files_per_s"],
+    }
+    goals = {
+        f"fast per core >= {GOAL_FAST_VS_FLOOR}x the floor": ratios["fast_vs_floor_per_core"] >= GOAL_FAST_VS_FLOOR,
+        f"accurate per core >= {GOAL_ACCURATE_VS_ALONE}x alone": ratios["accurate_vs_alone_per_core"]
+        >= GOAL_ACCURATE_VS_ALONE,
+        f"2 workers >= {GOAL_BUSY_2_VS_1}x 1 worker (busy workers)": ratios["busy_2_vs_1"] >= GOAL_BUSY_2_VS_1,
+        "Dask LocalCluster within 20% of the pool": ratios["dask_local_vs_pool"] >= GOAL_DASK_VS_POOL,
+        "Dask scheduler address within 20% of the pool": ratios["dask_address_vs_pool"] >= GOAL_DASK_VS_POOL,
+        f"scheduling cost < {GOAL_SCHEDULING:.0%} (pool)": ratios["scheduling_cost_pool"] < GOAL_SCHEDULING,
+        f"scheduling cost < {GOAL_SCHEDULING:.0%} (Dask)": ratios["scheduling_cost_dask"] < GOAL_SCHEDULING,
+    }
+    if million_report is not None:
+        goals[f"{args.paths:,} paths: peak memory flat (< 1.25x of 10,000 paths)"] = (
+            million_report["peak_ratio_main"] < 1.25 and million_report["peak_ratio_workers"] < 1.25
+        )
+        goals[f"{args.paths:,} paths: killed and resumed = clean run"] = million_report["kill_resume"]["identical"]
+
+    print()
+    print("| configuration                            | files/s | files per CPU-s | cores used | busy workers |")
+    print("|------------------------------------------|--------:|----------------:|-----------:|-------------:|")
+    for name, fig in f.items():
+        print(
+            f"| {name:<40} | {fig['files_per_s']:7.1f} | {fig['files_per_cpu_s']:15.1f} | "
+            f"{fig['cores_used']:10.2f} | {fig['busy_workers']:12.2f} |"
+        )
+    print()
+    lines = [
+        ("fast bulk / floor, per core", ratios["fast_vs_floor_per_core"], f">= {GOAL_FAST_VS_FLOOR}"),
+        ("accurate bulk / alone, per core", ratios["accurate_vs_alone_per_core"], f">= {GOAL_ACCURATE_VS_ALONE}"),
+        ("2 workers / 1, busy workers", ratios["busy_2_vs_1"], f">= {GOAL_BUSY_2_VS_1}"),
+        ("2 workers / 1, files/s", ratios["wall_2_vs_1"], "(shared machine: see cores used)"),
+        ("Dask LocalCluster / pool", ratios["dask_local_vs_pool"], f">= {GOAL_DASK_VS_POOL}"),
+        ("Dask scheduler address / pool", ratios["dask_address_vs_pool"], f">= {GOAL_DASK_VS_POOL}"),
+        ("scheduling cost, pool (empty chunks)", ratios["scheduling_cost_pool"], f"< {GOAL_SCHEDULING}"),
+        ("scheduling cost, Dask (empty chunks)", ratios["scheduling_cost_dask"], f"< {GOAL_SCHEDULING}"),
+        ("idle share, pool (1 - busy / 2)", ratios["idle_share_pool"], "(load and the tail)"),
+        ("idle share, Dask (1 - busy / 2)", ratios["idle_share_dask"], "(load and the tail)"),
+    ]
+    for label, value, goal in lines:
+        print(f"{label:<34} {value:6.3f}  goal {goal}")
+    if million_report is not None:
+        print(
+            f"{args.paths:,} paths / 10,000 paths, peak RSS: command {million_report['peak_ratio_main']:.2f}x, "
+            f"workers {million_report['peak_ratio_workers']:.2f}x; kill + resume identical: "
+            f"{million_report['kill_resume']['identical']}"
+        )
+    for goal, met in goals.items():
+        print(f"  [{'met' if met else 'MISSED'}] {goal}")
+
     result = {
         "benchmark": "bulk",
         "images": args.images,
         "distinct_files": len(sources),
         "rounds": args.rounds,
         "chunk_size": args.chunk_size,
-        "classifier": args.classifier,
-        "failed_files": failed,
-        "images_per_s": {k: round(v, 2) for k, v in rate.items()},
-        "seconds": {k: [round(t, 3) for t in v] for k, v in seconds.items()},
+        "fast_classifier": fast,
+        "accurate_classifier": accurate,
+        "figures": {k: {m: round(v, 3) for m, v in fig.items()} for k, fig in f.items()},
+        "seconds": {k: [round(r.wall, 3) for r in v] for k, v in runs.items()},
         "startup_s": {k: round(v, 2) for k, v in startup.items()},
-        "busy_workers": {k: round(statistics.median(v), 3) for k, v in busy.items()},
-        "cores_used": {k: round(statistics.median(v), 3) for k, v in cores.items()},
-        "pool_2_vs_1": round(pool_speedup, 3),
-        "dask_vs_pool": round(dask_vs_pool, 3),
-        "goals": {
-            f"pool of 2 >= {GOAL_POOL_SPEEDUP}x 1 worker": pool_speedup >= GOAL_POOL_SPEEDUP,
-            "Dask within 20% of the pool": dask_vs_pool >= GOAL_DASK_VS_POOL,
-        },
+        "ratios": {k: round(v, 3) for k, v in ratios.items()},
+        "writing_us_per_result": writing,
+        "million": million_report,
+        "goals": goals,
         "machine": {
             "cpus": os.cpu_count(),
-            "sched_autogroup": _read("/proc/sys/kernel/sched_autogroup_enabled"),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "python": platform.python_version(),
@@ -211,20 +500,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "quick": args.quick,
     }
-
-    print()
-    print("| configuration           | images/s | vs 1 worker | busy workers | cores used | start-up |")
-    print("|-------------------------|---------:|------------:|-------------:|-----------:|---------:|")
-    for name in configs:
-        print(
-            f"| {name:<23} | {rate[name]:8.1f} | {rate[name] / rate['1 worker']:10.2f}x "
-            f"| {statistics.median(busy[name]):12.2f} | {statistics.median(cores[name]):10.2f} "
-            f"| {startup[name]:6.1f} s |"
-        )
-    print(f"\npool of 2 / 1 worker: {pool_speedup:.2f}x (goal >= {GOAL_POOL_SPEEDUP}x)")
-    print(f"Dask / pool of 2:     {dask_vs_pool:.2f} (goal >= {GOAL_DASK_VS_POOL})")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
     print(f"wrote {args.out}")
     return 0
 

@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.quick or args.no_accuracy):
         from imgclass.evaluation import reproduce
 
-        report = reproduce(dataset, ["byte-stream"], cv="group")
+        report = reproduce(dataset, ["byte-stream"], cv="source")
         print("\n" + report.to_table() + "\n\n" + report.per_source_table())
         accuracy = report.to_dict()
 

@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         classifier = pretrained(name)  # loaded or fitted here, outside the timed part
         feature_cpu, feature_wall = per_image(images, classifier.image_features, args.repeat)
         features = classifier.extract_features(images)
-        model = classifier._fitted_model()
+        model = classifier.fitted_model()
         batch_cpu, batch_wall = best_of(functools.partial(model.predict_proba, features), args.repeat)
         total_cpu = feature_cpu + batch_cpu / n
         total_wall = feature_wall + batch_wall / n

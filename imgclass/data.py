@@ -3,10 +3,13 @@
 A data set is a folder with ``real/`` and ``animated/`` subfolders. Images stay encoded, because the
 byte-array classifiers need each file exactly as it is on disk. A filename ``source__name.ext`` names
 its source (``endless_sky__badlands0.jpg`` comes from ``endless_sky``), so results can be split by source.
+A ``manifest.csv`` beside the class folders (reference set v2 writes one) gives each file its domain and
+content group; see :func:`read_manifest`.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -24,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 SOURCE_SEPARATOR = "__"
 UNKNOWN_SOURCE = "unknown"
+MANIFEST_NAME = "manifest.csv"
+#: Columns a manifest needs for :func:`load_dataset` to use it (v2 manifests have more).
+MANIFEST_COLUMNS = ("path", "label", "domain", "group")
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,42 @@ def read_image_file(path: Path) -> bytes:
     return data
 
 
+@dataclass(frozen=True)
+class ManifestRow:
+    """What a data set's manifest says about one file."""
+
+    label: int
+    domain: str
+    group: str
+
+
+def read_manifest(root: str | os.PathLike[str]) -> dict[str, ManifestRow] | None:
+    """``path relative to root -> row`` from ``root/manifest.csv``, or None when there is no such manifest.
+
+    A file of that name without the ``path,label,domain,group`` columns (the v1 set's ``MANIFEST.csv``
+    on a case-insensitive file system) is not a domain manifest and is ignored.
+    """
+    path = Path(root) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not set(MANIFEST_COLUMNS) <= set(reader.fieldnames or ()):
+            logger.debug("%s lacks %s; not used for domains", path, MANIFEST_COLUMNS)
+            return None
+        rows: dict[str, ManifestRow] = {}
+        for line, row in enumerate(reader, 2):
+            name = (row["path"] or "").replace("\\", "/")
+            if row["label"] not in LABEL_NAMES:
+                raise ValueError(f"{path}:{line}: label must be one of {LABEL_NAMES}, got {row['label']!r}")
+            if not name or not row["domain"] or not row["group"]:
+                raise ValueError(f"{path}:{line}: path, domain and group must not be empty")
+            if name in rows:
+                raise ValueError(f"{path}:{line}: {name} is listed twice")
+            rows[name] = ManifestRow(LABEL_NAMES.index(row["label"]), row["domain"], row["group"])
+    return rows
+
+
 def load_dataset(
     root: str | os.PathLike[str] | None = None,
     *,
@@ -160,10 +202,15 @@ def load_dataset(
     ``on_error="raise"`` stops at the first unreadable or non-image file with an error naming it;
     ``on_error="skip"`` logs a warning for each and lists it in :attr:`Dataset.skipped`.
     ``sources`` keeps only files whose source prefix is listed.
+    With a ``manifest.csv`` (see :func:`read_manifest`) each record gets its domain and group from it; a
+    manifest row whose label disagrees with the file's folder is an error, and a file the manifest does
+    not list keeps the defaults (a warning says so).
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     base = reference_dir() if root is None else Path(root)
+    manifest = read_manifest(base)
+    unlisted = 0
     records: list[Record] = []
     skipped: list[Skipped] = []
     for path, label in iter_image_files(base):
@@ -178,7 +225,21 @@ def load_dataset(
             logger.warning("skipping %s", exc)
             skipped.append(Skipped(path, str(exc)))
             continue
-        records.append(Record(data, label, source, path))
+        domain = group = ""
+        if manifest is not None:
+            row = manifest.get(f"{LABEL_NAMES[label]}/{path.name}")
+            if row is None:
+                unlisted += 1
+            elif row.label != label:
+                raise ValueError(
+                    f"{path}: the manifest labels it {LABEL_NAMES[row.label]!r} but it is in {LABEL_NAMES[label]}/"
+                )
+            else:
+                domain, group = row.domain, row.group
+        records.append(Record(data, label, source, path, domain, group))
+    if unlisted:
+        logger.warning("%d files under %s are not in its %s; they keep source and path as domain and group",
+                       unlisted, base, MANIFEST_NAME)  # fmt: skip
     if not records:
         raise ValueError(f"no images found under {base}/real and {base}/animated")
     return Dataset(base, tuple(records), tuple(skipped))

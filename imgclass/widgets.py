@@ -167,13 +167,14 @@ def colour_count_widget(
 ) -> interactive:
     """Number of colours and threshold -> the preview of each example, the shares per class, accuracy.
 
-    Animated is a share above the threshold, as in the poster's rule.
+    Animated is a share above the threshold, as in the poster's rule: the ``colour-count`` classifier's
+    own rule decides (:meth:`~imgclass.exploration.colour_preview.ShareCurves.predict`).
     """
     labels = curves.labels
 
     def update(n_colours: int, threshold: float) -> Reading:
         shares = curves.shares(n_colours)
-        result = reading(shares, labels, threshold, direction=1)
+        result = reading(shares, labels, threshold, direction=1, predicted=curves.predict(n_colours, threshold))
         k = len(examples)
         fig = plt.figure(figsize=(3 * max(k, 3), 6), layout="constrained")
         halves = fig.subfigures(2, 1, squeeze=False)

@@ -110,7 +110,7 @@ def fig05(dataset: Dataset) -> object:
 
 def fig06(dataset: Dataset) -> object:
     stratified = metrics_report(dataset, seed=SEED)
-    by_source = metrics_report(dataset, cv="group", seed=SEED)
+    by_source = metrics_report(dataset, cv="source", seed=SEED)
     return plots.protocol_chart([stratified, by_source])
 
 

@@ -1,12 +1,31 @@
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.stats import binomtest
+from sklearn.model_selection import StratifiedKFold
 
-from imgclass.data import load_dataset
-from imgclass.evaluation import POSTER_FIGURES, evaluate, per_source_scores, reproduce, wilson_interval
+from imgclass.data import Dataset, load_dataset
+from imgclass.evaluation import (
+    POSTER_FIGURES,
+    TABLE_WIDTH,
+    ClassifierScore,
+    DomainScore,
+    Report,
+    RobustnessScore,
+    SourceScore,
+    check_cv,
+    cv_splits,
+    evaluate,
+    per_source_scores,
+    protocol_name,
+    reproduce,
+    wilson_interval,
+)
+from imgclass.robustness import TRANSFORMS
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (10, 10), (77, 83), (250, 480)])
@@ -75,3 +94,132 @@ def test_evaluate_on_a_separate_set_reports_sources(tiny_dir: Path) -> None:
     assert [r.protocol for r in report.classifiers] == ["held-out", "held-out"]
     assert {s.source for s in report.classifiers[0].per_source} == {"photo_b", "drawn_b"}
     assert report.train == str(tiny_dir) and "drawn_b" in report.per_source_table()
+
+
+def _with(dataset: Dataset, *, domains: Sequence[str] | None = None, groups: Sequence[str] | None = None) -> Dataset:
+    """``dataset`` with its records' domains and/or content groups replaced."""
+    records = tuple(
+        replace(
+            r,
+            domain=r.domain if domains is None else domains[i],
+            group=r.group if groups is None else groups[i],
+        )
+        for i, r in enumerate(dataset.records)
+    )
+    return Dataset(dataset.root, records)
+
+
+def test_alias_and_unknown_protocols() -> None:
+    assert [check_cv(c) for c in ("stratified", "source", "group", "domain")] == [
+        "stratified",
+        "source",
+        "source",
+        "domain",
+    ]
+    assert protocol_name("group", 5) == "by-source" and protocol_name("domain", 5) == "by-domain"
+    with pytest.raises(ValueError, match="stratified, source, domain"):
+        check_cv("random")
+
+
+def test_leave_one_domain_out_holds_out_whole_domains(tiny_dir: Path) -> None:
+    base = load_dataset(tiny_dir)
+    # Two domains cutting across the four sources: "a" sources and "b" sources of both classes.
+    domains = [s.split("_")[1] for s in base.sources.tolist()]
+    data = _with(base, domains=domains)
+    splits = cv_splits(data, cv="domain")
+    assert len(splits) == 2
+    for train, test in splits:
+        assert len(set(data.domains[test].tolist())) == 1
+        assert not set(data.domains[train].tolist()) & set(data.domains[test].tolist())
+    report = reproduce(data, ["byte-length"], cv="domain", folds=3)
+    row = report.classifiers[0]
+    assert row.protocol == "by-domain" and [(d.domain, d.n) for d in row.per_domain] == [("a", 12), ("b", 12)]
+    assert {r.protocol for r in report.cv} == {"3-fold", "by-source", "by-domain"}
+    assert not report.domains_are_sources() and "domain" in report.per_domain_table()
+    assert report.to_dict()["classifiers"][0]["per_domain"][0]["domain"] == "a"
+    with pytest.raises(ValueError, match="two domains"):
+        cv_splits(_with(base, domains=["one"] * len(base)), cv="domain")
+
+
+def test_domains_equal_to_sources_add_no_repeated_rows(tiny_dir: Path) -> None:
+    report = reproduce(load_dataset(tiny_dir), ["byte-length"], folds=3)
+    assert [r.protocol for r in report.cv] == ["3-fold", "by-source"]
+    assert report.domains_are_sources()
+    assert [d.domain for d in report.classifiers[0].per_domain] == [s.source for s in report.classifiers[0].per_source]
+
+
+@pytest.mark.parametrize("cv", ["stratified", "source", "domain"])
+def test_content_groups_never_straddle_a_split(tiny_dir: Path, cv: str) -> None:
+    base = load_dataset(tiny_dir)
+    n = len(base)
+    # The first two images of each source share a group with their twins in the other source of the class.
+    groups = [f"g{i // 12}-{i % 6}" if i % 6 < 2 else f"solo{i}" for i in range(n)]
+    domains = [s.split("_")[1] for s in base.sources.tolist()]
+    data = _with(base, groups=groups, domains=domains)
+    assert any(len(set(data.sources[data.groups == g].tolist())) > 1 for g in set(groups))
+    splits = cv_splits(data, cv=cv, folds=3)
+    tested = np.concatenate([test for _, test in splits])
+    assert sorted(tested.tolist()) == list(range(n))  # every image is scored once
+    for train, test in splits:
+        assert not set(data.groups[train].tolist()) & set(data.groups[test].tolist())
+
+
+def test_trivial_groups_keep_the_plain_stratified_folds(tiny_dir: Path) -> None:
+    data = load_dataset(tiny_dir)
+    ours = cv_splits(data, cv="stratified", folds=3, seed=4)
+    theirs = StratifiedKFold(n_splits=3, shuffle=True, random_state=4).split(np.zeros(len(data)), data.labels)
+    for (a_train, a_test), (b_train, b_test) in zip(ours, theirs, strict=True):
+        assert a_train.tolist() == b_train.tolist() and a_test.tolist() == b_test.tolist()
+
+
+def test_robustness_change_is_negative_for_a_drop() -> None:
+    row = RobustnessScore("byte-stream", "png", "5-fold", 0.594, 0.742, 0.594 - 0.742, 0.6, 100)
+    report = Report("reproduce", "x", (), robustness=(row,))
+    table = report.robustness_table()
+    assert "0.594 (-14.8)" in table and "a drop is negative" in table
+    assert report.to_dict()["robustness"][0]["change"] == pytest.approx(-0.148)
+
+
+def _row(name: str, sources: Sequence[str]) -> ClassifierScore:
+    # The last source is the worst, so the cv table names it.
+    per_source = tuple(SourceScore(s, "real", 40, 0.975 - 0.1 * (s == sources[-1]), (0.9, 1.0)) for s in sources)
+    per_domain = tuple(DomainScore(s, "real", 40, 0.975, (0.9, 1.0)) for s in sources)
+    return ClassifierScore(name, "by-source", 0.9, 0.9, 0.9, (0.8, 0.95), 474, 1.8, None, per_source, per_domain)
+
+
+def test_tables_fit_100_columns_and_long_names_stay_apart() -> None:
+    sources = ["endless_sky", "wallpaper_photos", "wesnoth", "a_source_with_a_name_far_too_long_for_any_table_at_all"]
+    names = ["combined", "combined:my-model-trained-on-holiday-photos-2026.json", "byte-stream:m.json", "bilateral"]
+    rows = tuple(_row(n, sources) for n in names)
+    robust = tuple(RobustnessScore(n, t, "by-source", 0.5, 0.9, -0.4, 0.5, 474) for n in names for t in TRANSFORMS)
+    report = Report("evaluate", "x", rows, cv=rows, robustness=robust)
+    for table in (
+        report.to_table(),
+        report.cv_table(),
+        report.per_source_table(),
+        report.per_domain_table(),
+        report.cv_per_source_table(),
+        report.robustness_table(),
+    ):
+        assert table
+        assert max(len(line) for line in table.splitlines()) <= TABLE_WIDTH, table
+        for name in names:
+            # Every name is followed by a space or the end of its line: never by the next column's text.
+            for line in table.splitlines():
+                at = line.find(name)
+                if at >= 0 and line[at:].split(" ")[0] == name:
+                    assert at + len(name) == len(line) or line[at + len(name)] == " "
+    long_name = names[1]
+    assert any(line == long_name for line in report.to_table().splitlines())  # a line of its own
+    # Sources are rows: each source starts a line of the per-source tables.
+    for table in (report.per_source_table(), report.cv_per_source_table()):
+        starts = [line.split(" ")[0] for line in table.splitlines()]
+        assert all(s in starts for s in sources)
+    # Long column titles are keyed and spelt out in a legend; short ones are shown as they are.
+    assert f"[2] {long_name}/by-source" in report.cv_per_source_table()
+    assert "bilateral" in report.per_source_table().splitlines()[0]
+    # Every robustness cell of a row is on the row's line: five transforms side by side.
+    robustness = report.robustness_table().splitlines()
+    assert (
+        all(t in robustness[1] for t in TRANSFORMS) and sum(line.startswith("classifier") for line in robustness) == 1
+    )

@@ -78,7 +78,7 @@ def test_sweep_and_metrics_figures(dataset: Dataset) -> None:
     assert len(plots.blur_sweep_plot([sweep, sweep]).axes) == 2
     names = ("byte-length", "colour-count")
     stratified = metrics_report(dataset, names, folds=2)
-    grouped = metrics_report(dataset, names, cv="group")
+    grouped = metrics_report(dataset, names, cv="source")
     assert len(plots.metrics_bar_chart(stratified).axes) == 1
     fig = plots.protocol_chart([stratified, grouped])
     assert len(fig.axes[0].get_legend().texts) == 3

@@ -121,6 +121,10 @@ def test_every_file_comes_from_its_checked_list(rows: list[dict[str, str]], buil
 def test_data_folder_is_within_budget() -> None:
     files = [p for p in DATA.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     sizes = {p: p.stat().st_size for p in files}
+    # The v2 manifest is the one large text file the repository must keep (9,000+ rows, issue 10); it has a cap
+    # of its own. Every other file stays under 2 MB.
+    manifest = DATA / "v2" / "manifest.csv"
+    assert sizes.pop(manifest, 0) < 6 * 1024 * 1024
     too_big = [p.name for p, size in sizes.items() if size > 2 * 1024 * 1024]
     assert not too_big, f"files over 2 MB: {too_big}"
     assert sum(sizes.values()) < 40 * 1024 * 1024

@@ -68,7 +68,7 @@ def test_reproduce_reports_both_protocols_and_robustness_rows(tiny_dir: Path) ->
     for row in report.robustness:
         main = next(c for c in report.classifiers if c.name == row.name)
         assert row.clean_balanced_accuracy == main.balanced_accuracy
-        assert row.drop == pytest.approx(row.clean_balanced_accuracy - row.balanced_accuracy)
+        assert row.change == pytest.approx(row.balanced_accuracy - row.clean_balanced_accuracy)
     # PNG files of noisy photos are huge, of flat drawings small: the byte rule survives that one.
     data = report.to_dict()
     assert {"cv", "robustness"} <= set(data) and data["robustness"][0]["transform"] == "png"

@@ -1,9 +1,10 @@
-"""Where results go: JSON lines or CSV, appended and flushed chunk by chunk, and resumable.
+"""Where results go: JSON lines or CSV, appended and flushed chunk by chunk, or Parquet; all resumable.
 
 A run killed at any moment leaves whole lines plus at most one partial last line. :func:`load_done`
 drops that partial line (truncating the file to its last newline) and counts the paths already
 written, which is what ``--resume`` skips. That count is the only state that grows with the output:
-about 100 bytes per distinct path already done.
+about 100 bytes per distinct path already done. Parquet output (a folder of part files, see
+:mod:`imgclass.bulk.parquet`) resumes from its last closed part.
 """
 
 from __future__ import annotations
@@ -15,26 +16,47 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, Protocol
 
 from imgclass.bulk.results import FIELDS, BulkResult
 
-Format = Literal["jsonl", "csv"]
-_SUFFIXES: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+Format = Literal["jsonl", "csv", "parquet"]
+_SUFFIXES: dict[str, Format] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
 # File names may not be valid UTF-8 (Linux); surrogateescape writes their bytes back unchanged.
 _ERRORS = "surrogateescape"
 
 
+class Writer(Protocol):
+    """What the command line writes results through."""
+
+    written: int
+    failed: int
+
+    def write(self, results: Sequence[BulkResult]) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Writer: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
 def output_format(path: str | os.PathLike[str]) -> Format:
-    """``jsonl`` or ``csv`` from the file name's suffix."""
+    """``jsonl``, ``csv`` or ``parquet`` from the file name's suffix."""
     suffix = Path(path).suffix.lower()
     try:
         return _SUFFIXES[suffix]
     except KeyError:
-        raise ValueError(f"output {os.fspath(path)!r} must end in .jsonl, .ndjson, .json or .csv") from None
+        raise ValueError(f"output {os.fspath(path)!r} must end in .jsonl, .ndjson, .json, .csv or .parquet") from None
 
 
-def format_results(results: Sequence[BulkResult], fmt: Format) -> str:
+def format_results(results: Sequence[BulkResult], fmt: Literal["jsonl", "csv"]) -> str:
     """The text for a batch of results, whole lines only."""
     if fmt == "jsonl":
         # ensure_ascii: undecodable file names survive as \udcxx escapes instead of failing to encode.
@@ -54,7 +76,7 @@ def _csv_rows(rows: Iterable[Sequence[object]]) -> str:
 class ResultWriter:
     """Appends batches of results to a stream and flushes after each, so a kill loses nothing written."""
 
-    def __init__(self, stream: IO[str], fmt: Format, *, close: bool = False) -> None:
+    def __init__(self, stream: IO[str], fmt: Literal["jsonl", "csv"], *, close: bool = False) -> None:
         self.stream, self.format, self._close = stream, fmt, close
         self.written = 0
         self.failed = 0
@@ -78,7 +100,7 @@ class ResultWriter:
 
 def open_output(
     path: str | os.PathLike[str], *, resume: bool = False, overwrite: bool = False, classifier: str | None = None
-) -> tuple[ResultWriter, Counter[str]]:
+) -> tuple[Writer, Counter[str]]:
     """A writer appending to ``path`` and the paths it already holds (empty unless ``resume``).
 
     Without ``resume`` or ``overwrite`` an existing non-empty file is refused rather than mixed into.
@@ -86,6 +108,15 @@ def open_output(
     """
     fmt = output_format(path)
     target = Path(path)
+    if fmt == "parquet":
+        from imgclass.bulk.parquet import ParquetResultWriter, count_parquet_paths, prepare_folder, pyarrow_modules
+
+        pyarrow_modules()  # the missing extra is a usage error before anything is touched
+        first = prepare_folder(target, resume=resume, overwrite=overwrite)
+        counted = count_parquet_paths(target, classifier=classifier) if resume else Counter[str]()
+        return ParquetResultWriter(target, first), counted
+    if target.is_dir():
+        raise ValueError(f"{target} is a folder; give a file name ending in .jsonl or .csv (or .parquet)")
     done: Counter[str] = Counter()
     exists = target.exists() and target.stat().st_size > 0
     if exists and not (resume or overwrite):
@@ -102,6 +133,10 @@ def open_output(
 
 def load_done(path: str | os.PathLike[str], *, classifier: str | None = None) -> Counter[str]:
     """How many times each path appears in an earlier output, after dropping a partial last line."""
+    if output_format(path) == "parquet":
+        from imgclass.bulk.parquet import count_parquet_paths
+
+        return count_parquet_paths(path, classifier=classifier)
     done: Counter[str] = Counter()
     for result in read_results(path, repair=True):
         if classifier is not None and result.classifier != classifier:
@@ -116,6 +151,11 @@ def load_done(path: str | os.PathLike[str], *, classifier: str | None = None) ->
 def read_results(path: str | os.PathLike[str], *, repair: bool = False) -> Iterator[BulkResult]:
     """Stream the results in an output file back. ``repair`` first truncates a partial last line."""
     fmt = output_format(path)
+    if fmt == "parquet":
+        from imgclass.bulk.parquet import read_parquet_results
+
+        yield from read_parquet_results(path)
+        return
     if repair:
         truncate_partial_line(path)
     with open(path, newline="", encoding="utf-8", errors=_ERRORS) as file:

@@ -1,26 +1,27 @@
-"""What a bulk worker classifies with: a small picklable description, loaded once per process.
+"""What a bulk worker classifies with: a small picklable description, made ready once per process.
 
 Shipping a *spec* (a registry name or a model file path) to the workers instead of a fitted
-estimator keeps every task tiny; :func:`resolve` turns it into a classifier the first time a process
-sees it and caches it, so a worker loads the model once, not once per image or per chunk.
+estimator keeps every task tiny. Turning it into a classifier is :func:`imgclass.ready.ready`'s job;
+:func:`resolve` only remembers the answer per spec, so a worker loads the model once, not once per
+image or per chunk.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-#: ``imgclass classify`` without ``--classifier``/``--model``: the poster's colour rule needs no fitting.
-DEFAULT_CLASSIFIER = "colour-count"
+from imgclass.ready import DEFAULT_CLASSIFIER, FAST_CLASSIFIER, ReadyClassifier, ready
+
+__all__ = ["DEFAULT_CLASSIFIER", "FAST_CLASSIFIER", "ClassifierSpec", "EstimatorSpec", "as_spec", "resolve"]
 
 
 @dataclass(frozen=True)
 class ClassifierSpec:
-    """A registry ``name`` (``imgclass.ready.pretrained``) or a saved ``model`` file; exactly one."""
+    """A registry ``name`` or a saved ``model`` file; exactly one."""
 
     name: str | None = DEFAULT_CLASSIFIER
     model: str | None = None
@@ -31,16 +32,12 @@ class ClassifierSpec:
 
     @property
     def label(self) -> str:
-        """The ``classifier`` field of each result."""
+        """The ``classifier`` field of each result (what :class:`~imgclass.ready.ReadyClassifier` names it)."""
         return os.path.basename(self.model) if self.model is not None else str(self.name)
 
-    def load(self) -> Any:
-        """Build the classifier (expensive: :func:`resolve` calls this once per process)."""
-        if self.model is not None:
-            return _load_model_file(self.model)
-        from imgclass.ready import pretrained
-
-        return pretrained(str(self.name))
+    def load(self) -> ReadyClassifier:
+        """The ready classifier (expensive the first time: :func:`resolve` calls this once per process)."""
+        return ready(self.model if self.model is not None else str(self.name))
 
 
 @dataclass(frozen=True)
@@ -50,16 +47,8 @@ class EstimatorSpec(ClassifierSpec):
     estimator: Any = field(default=None, compare=False, repr=False)
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    def load(self) -> Any:
-        return self.estimator
-
-
-def _load_model_file(path: str) -> Any:
-    try:
-        loader = importlib.import_module("imgclass.models").load_model
-    except (ImportError, AttributeError):
-        raise ValueError("loading a model file needs imgclass.models.load_model, which this install lacks") from None
-    return loader(path)
+    def load(self) -> ReadyClassifier:
+        return ReadyClassifier(self.label, self.estimator)
 
 
 def as_spec(classifier: Any = None, model: str | os.PathLike[str] | None = None) -> ClassifierSpec:
@@ -75,6 +64,8 @@ def as_spec(classifier: Any = None, model: str | os.PathLike[str] | None = None)
         return ClassifierSpec()
     if isinstance(classifier, ClassifierSpec):
         return classifier
+    if isinstance(classifier, ReadyClassifier):
+        return EstimatorSpec(name=classifier.name, estimator=classifier.estimator)
     if isinstance(classifier, str):
         from imgclass.classifiers import REGISTRY
 
@@ -86,14 +77,14 @@ def as_spec(classifier: Any = None, model: str | os.PathLike[str] | None = None)
     raise ValueError(f"classifier must be a name, a ClassifierSpec or an estimator, got {type(classifier).__name__}")
 
 
-_loaded: dict[ClassifierSpec, Any] = {}
+_loaded: dict[ClassifierSpec, ReadyClassifier] = {}
 _lock = threading.Lock()
 
 
-def resolve(spec: ClassifierSpec) -> Any:
-    """The classifier for ``spec``, loaded on first use in this process and shared afterwards."""
+def resolve(spec: ClassifierSpec) -> ReadyClassifier:
+    """The ready classifier for ``spec``, loaded on first use in this process and shared afterwards."""
     if isinstance(spec, EstimatorSpec):
-        return spec.estimator  # already built; caching it would only keep it alive
+        return spec.load()  # already built; caching it would only keep it alive
     # Dask workers may run several task threads; the lock keeps it to one load per process.
     with _lock:
         try:

@@ -1,16 +1,16 @@
-"""The work one task does: read each path of a chunk safely, check it, classify it.
+"""The work one task does: read each path of a chunk safely, check it, classify the chunk in batches.
 
 Everything a file can do wrong becomes an ``error`` string on its result, never an exception out of
-the chunk, so one bad file cannot stop a run of millions. Results are cached per process by path and
+the chunk, so one bad file cannot stop a run of millions. Outcomes are cached per process by path and
 file identity (device, inode, size, modification time), so a list that names the same few files
-100,000 times classifies each of them once per worker.
+100,000 times classifies each of them once per worker. A chunk's outcome goes back to the caller as
+one compact :class:`~imgclass.bulk.results.ChunkOutcome`.
 """
 
 from __future__ import annotations
 
 import ctypes
 import importlib
-import math
 import os
 import stat
 import sys
@@ -23,22 +23,26 @@ from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
-from imgclass.bulk.results import BulkResult
+from imgclass.bulk.paths import Unlisted
+from imgclass.bulk.results import ChunkOutcome
 from imgclass.bulk.spec import ClassifierSpec, resolve
 from imgclass.decode import DEFAULT_MAX_PIXELS, decode_image
-from imgclass.headers import read_header
-from imgclass.labels import LABEL_NAMES
+from imgclass.ready import DEFAULT_MAX_BYTES, Limits, ReadyClassifier, check_image, describe_error
 
 #: Files larger than this are refused before they are read (no photo comes near it).
-MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_FILE_BYTES = DEFAULT_MAX_BYTES
 #: Results remembered per process for repeated paths; bounded so memory stays flat.
-DEFAULT_CACHE_SIZE = 1024
+DEFAULT_CACHE_SIZE = 4096
 
 # O_NONBLOCK: opening a FIFO that a folder walk found must not hang the worker until a writer appears.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
-Outcome = tuple[str | None, float | None, str | None]  # label, score, error
+#: Bytes of files classified by one ``predict_proba`` call at most (a chunk of big photos is split).
+BATCH_BYTES = 32 * 1024 * 1024
+
+Outcome = tuple[float | None, str | None]  # score, error
 
 
 @dataclass(frozen=True)
@@ -51,20 +55,54 @@ class ChunkOptions:
     cache_size: int = DEFAULT_CACHE_SIZE
 
     def __post_init__(self) -> None:
-        if self.max_pixels < 1 or self.max_bytes < 1:
-            raise ValueError("max_pixels and max_bytes must be positive")
+        self.limits  # noqa: B018 - checks max_pixels and max_bytes
         if self.cache_size < 0:
             raise ValueError(f"cache_size must be >= 0, got {self.cache_size}")
 
+    @property
+    def limits(self) -> Limits:
+        return Limits(max_pixels=self.max_pixels, max_bytes=self.max_bytes)
 
-def classify_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> list[BulkResult]:
-    """One result per path, in order. This is the function every backend runs remotely."""
+
+def classify_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> ChunkOutcome:
+    """Scores, times and errors for ``paths``, in order. This is the function every backend runs remotely.
+
+    Files are read and checked one by one (:func:`imgclass.ready.check_image`), then classified in batches
+    (:meth:`imgclass.ready.ReadyClassifier.scores`, one ``predict_proba`` call for up to :data:`BATCH_BYTES`
+    of files): a model's per-call cost (input validation, tree traversal set-up, a network's forward pass)
+    is paid once per batch instead of once per image. A batch that fails is retried an image at a time.
+    """
     classifier = resolve(spec)
     scope = _scope(spec, options)
-    return [classify_file(classifier, spec, path, options, scope) for path in paths]
+    limits = options.limits
+    count = len(paths)
+    scores = np.full(count, np.nan)
+    ms = np.zeros(count)
+    errors: dict[int, str] = {}
+    batch = _Batch()
+    for i, path in enumerate(paths):
+        start = time.perf_counter()
+        try:
+            found = _read_checked(scope, path, options, limits)
+        except Exception as exc:
+            errors[i] = describe_error(exc)
+        else:
+            if isinstance(found, tuple):  # a cached outcome
+                score, error = found
+                if error is None:
+                    scores[i] = score
+                else:
+                    errors[i] = error
+            else:
+                batch.add(i, found)
+        ms[i] = time.perf_counter() - start
+        if batch.size >= BATCH_BYTES:
+            batch.classify(classifier, scores, ms, errors, options.cache_size)
+    batch.classify(classifier, scores, ms, errors, options.cache_size)
+    return ChunkOutcome(scores, np.round(ms * 1e3, 3), tuple(sorted(errors.items())), spec.label)
 
 
-def remote_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> list[BulkResult]:
+def remote_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> ChunkOutcome:
     """:func:`classify_chunk` in a pool or Dask worker process: OpenCV single-threaded first.
 
     The processes are the parallelism; OpenCV's own threads on top would only oversubscribe the cores.
@@ -109,43 +147,103 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-def classify_file(
-    classifier: Any, spec: ClassifierSpec, path: str, options: ChunkOptions, scope: int | None = None
-) -> BulkResult:
-    """Read, check and classify one file; every failure becomes the result's ``error``."""
-    start = time.perf_counter()
-    outcome = _outcome(classifier, _scope(spec, options) if scope is None else scope, path, options)
-    ms = round((time.perf_counter() - start) * 1e3, 3)
-    label, score, error = outcome
-    return BulkResult(path=path, label=label, score=score, classifier=spec.label, ms=ms, error=error)
+@dataclass(frozen=True)
+class _Read:
+    """A file's bytes, checked and waiting for its batch, and the key its outcome is cached under."""
+
+    data: bytes
+    key: Hashable | None
 
 
-def _outcome(classifier: Any, scope: int, path: str, options: ChunkOptions) -> Outcome:
-    try:
-        if "://" in path:
-            return _classify_bytes(classifier, _read_url(path, options.max_bytes), options)
-        fd = os.open(path, _OPEN_FLAGS)
-    except Exception as exc:
-        return None, None, describe(exc)
+def _read_checked(scope: int, path: str, options: ChunkOptions, limits: Limits) -> _Read | Outcome:
+    """The file's bytes (checked against the limits), or its cached outcome; raises for a file that fails."""
+    if isinstance(path, Unlisted):
+        raise ValueError(path.reason)
+    if "://" in path:
+        return _Read(_checked(_read_url(path, options.max_bytes), options, limits), None)
+    fd = os.open(path, _OPEN_FLAGS)
     try:
         info = os.fstat(fd)
         key = (scope, path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
         cached = _cache.get(key)
         if cached is not None:
             return cached
+        if stat.S_ISDIR(info.st_mode):
+            raise ValueError("a folder, not a file")
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
         if info.st_size > options.max_bytes:
             raise ValueError(f"file of {info.st_size} bytes exceeds the limit of {options.max_bytes}")
-        with os.fdopen(fd, "rb", closefd=False) as file:
-            data = _read_capped(file, options.max_bytes)
-    except Exception as exc:
-        return None, None, describe(exc)
+        data = _read_fd(fd, info.st_size, options.max_bytes)
     finally:
         os.close(fd)
-    outcome = _classify_bytes(classifier, data, options)
-    _cache.put(key, outcome, options.cache_size)
-    return outcome
+    return _Read(_checked(data, options, limits), key)
+
+
+def _checked(data: bytes, options: ChunkOptions, limits: Limits) -> bytes:
+    check_image(data, limits)
+    if options.verify:
+        decode_image(data, max_pixels=options.max_pixels)
+    return data
+
+
+class _Batch:
+    """Files read and checked, classified together by one ``predict_proba`` call."""
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+        self.reads: list[_Read] = []
+        self.size = 0
+
+    def add(self, index: int, read: _Read) -> None:
+        self.indices.append(index)
+        self.reads.append(read)
+        self.size += len(read.data)
+
+    def classify(
+        self,
+        classifier: ReadyClassifier,
+        scores: npt.NDArray[np.float64],
+        ms: npt.NDArray[np.float64],
+        errors: dict[int, str],
+        cache_size: int,
+    ) -> None:
+        """Score the batch into ``scores``/``errors``, share its time out over ``ms``, cache, and empty it."""
+        if not self.reads:
+            return
+        start = time.perf_counter()
+        outcomes = classifier.scores([read.data for read in self.reads])
+        share = (time.perf_counter() - start) / len(self.reads)
+        for index, read, scored in zip(self.indices, self.reads, outcomes, strict=True):
+            outcome: Outcome
+            if isinstance(scored, Exception):
+                outcome = (None, describe_error(scored))
+                errors[index] = outcome[1]
+            else:
+                outcome = (scored, None)
+                scores[index] = scored
+            ms[index] += share
+            if read.key is not None:
+                _cache.put(read.key, outcome, cache_size)
+        self.indices, self.reads, self.size = [], [], 0
+
+
+def _read_fd(fd: int, size: int, max_bytes: int) -> bytes:
+    """The whole file, asking for its ``fstat`` size (plus one byte, to see it grow) in one ``read``.
+
+    A buffered ``read(max_bytes + 1)`` allocated a 256 MB buffer per file before trimming it: three times
+    the system-call cost of reading the file.
+    """
+    parts: list[bytes] = []
+    total = 0
+    want = size + 1
+    while chunk := os.read(fd, min(want, max_bytes + 1 - total)):
+        parts.append(chunk)
+        total += len(chunk)
+        if total > max_bytes:  # it grew since fstat
+            raise ValueError(f"file exceeds the limit of {max_bytes} bytes")
+        want = 1 << 16
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _read_capped(file: Any, max_bytes: int) -> bytes:
@@ -162,36 +260,6 @@ def _read_url(url: str, max_bytes: int) -> bytes:
         raise ValueError("reading URLs needs fsspec (and the filesystem's own package, e.g. s3fs)") from None
     with fsspec.open(url, "rb") as file:
         return _read_capped(file, max_bytes)
-
-
-def _classify_bytes(classifier: Any, data: bytes, options: ChunkOptions) -> Outcome:
-    try:
-        if not data:
-            raise ValueError("empty file")
-        header = read_header(data)
-        if header.pixels > options.max_pixels:
-            raise ValueError(
-                f"{header.format} header declares {header.width}x{header.height} pixels, over the limit of "
-                f"{options.max_pixels} (decompression bomb?)"
-            )
-        if options.verify:
-            decode_image(data, max_pixels=options.max_pixels)
-        proba = np.asarray(classifier.predict_proba([data]), dtype=np.float64)
-        score = float(proba[0, 1])
-        if not math.isfinite(score):
-            raise ValueError(f"classifier gave a non-finite score {score}")
-    except Exception as exc:
-        return None, None, describe(exc)
-    return LABEL_NAMES[int(score > 0.5)], score, None
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line reason for a result's ``error`` field (the path is already on the line)."""
-    if isinstance(exc, OSError):
-        return f"cannot read: {exc.strerror or exc}"
-    if isinstance(exc, ValueError):
-        return str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {exc}"
 
 
 class _LRU:

@@ -90,7 +90,20 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.classes_ = np.array([0, 1])
         return self
 
+    def fitted_model(self) -> Any:
+        """The fitted estimator on features: what ``predict`` applies to :meth:`extract_features`.
+
+        A fixed rule returns its rule without being fitted. Raises ``NotFittedError`` otherwise, before
+        :meth:`fit`. Evaluation uses it to score features computed once (treat it as read-only).
+        """
+        return self._fitted_model()
+
+    def predict_features(self, features: FloatArray) -> npt.NDArray[np.int64]:
+        """0 (real) or 1 (animated) for each row of features already computed by :meth:`extract_features`."""
+        return np.asarray(self._fitted_model().predict(features), dtype=np.int64)
+
     def _fitted_model(self) -> Any:
+        # The hook subclasses override (a fixed rule needs no fit); callers use fitted_model().
         check_is_fitted(self)
         return self.model_
 

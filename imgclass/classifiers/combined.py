@@ -5,7 +5,7 @@ the training data showed that look; a frozen pretrained network (:mod:`imgclass.
 MobileNetV2 from npm ``nsfwjs``, MIT) has seen millions of images and carries to collections we never
 trained on. ``combined`` reads both from **one decode**: the image is decoded straight to the small
 working image of ``fast`` (a 512-pixel JPEG at a quarter of its size), the hand-made features are
-computed on it, and the same pixels, resized to ``embedding_side``, go through the network in batches.
+computed on it, and the same pixels, resized to ``embedding_side``, go through the network.
 :class:`~imgclass.classifiers.fusion.FusionModel` (standardised, the hand-made block up-weighted, a
 calibrated logistic regression) learns from the concatenation.
 

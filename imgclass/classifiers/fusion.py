@@ -89,7 +89,10 @@ class FusionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def predict_proba(self, X: Any) -> FloatArray:
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
-        return np.asarray(self.model_.predict_proba(self._weighted(X)), dtype=np.float64)
+        Z = self._weighted(X)
+        # One row at a time: a matrix product over many rows may round differently from one over a single
+        # row (BLAS picks other kernels), and an image's score must not depend on the batch it came in.
+        return np.vstack([self.model_.predict_proba(Z[i : i + 1]) for i in range(Z.shape[0])]).astype(np.float64)
 
     def decision_function(self, X: Any) -> FloatArray:
         """Log-odds of the calibrated probability: 0 at P = 0.5."""

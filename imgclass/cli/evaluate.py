@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from imgclass.cli.reproduce import add_common_arguments, chosen, print_report, warn_skipped
+from imgclass.cli.reproduce import add_common_arguments, chosen, load_sets, print_report, warn_skipped
 
 ORDER = 20
 
@@ -15,32 +15,42 @@ def register(subparsers: Any) -> None:
         "evaluate",
         help="fit on a training set, score on a separate test set",
         description="Fit each classifier on --train (default: the bundled reference set) and score it on "
-        "TEST_DIR, with per-source rows where filenames carry a source prefix (source__name.ext). Also "
-        "cross-validates on the training set under both protocols (stratified k-fold, leave-one-source-out) "
+        "TEST_DIR, with per-source rows where filenames carry a source prefix (source__name.ext) and "
+        "per-domain rows where a manifest names domains. Also cross-validates on the training set under "
+        "every protocol (stratified k-fold, leave-one-source-out, leave-one-domain-out; --cv to choose) "
         "and scores re-encoded copies of the test images (--no-robustness to skip). A --model is scored as "
         "it was saved, without refitting.",
     )
     parser.add_argument("test_dir", metavar="TEST_DIR", help="folder with real/ and animated/")
     parser.add_argument("--train", metavar="DIR", help="training folder (default: bundled reference set)")
     add_common_arguments(parser, robustness_default=True)
+    parser.add_argument(
+        "--cv",
+        nargs="+",
+        choices=("stratified", "source", "domain", "group", "none"),
+        metavar="PROTOCOL",
+        help="cross-validation protocols on the training set: stratified, source (group is its old name), "
+        "domain, or none (default: every protocol the data supports)",
+    )
     parser.set_defaults(func=run, per_source=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgclass.data import load_dataset
     from imgclass.evaluation import evaluate
     from imgclass.robustness import TRANSFORMS
 
     names, models = chosen(args)
-    test = load_dataset(args.test_dir, on_error="skip")
-    train = load_dataset(args.train, on_error="skip")
+    test, train = load_sets(args.test_dir, args.train)
     warn_if_trained_on(args.model or (), test)
+    protocols = None if args.cv is None else [p for p in args.cv if p != "none"]
     report = evaluate(
         train,
         test,
         names,
         progress=not args.no_progress,
         models=models,
+        cv_rows=protocols != [],
+        protocols=protocols or None,
         robustness=tuple(TRANSFORMS) if args.robustness else (),
         folds=args.folds,
         seed=args.seed,

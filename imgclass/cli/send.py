@@ -29,6 +29,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, help="seed for --random")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds to wait for the server")
+    parser.add_argument(
+        "--retry-for",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="keep retrying (busy or restarting server) for this many seconds without progress (default: %(default)s)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_security_arguments(parser)
     parser.add_argument("--tls", action="store_true", help="connect with TLS (system CAs unless --tls-ca)")
@@ -59,9 +66,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"{files[i]}: {describe(reply)}", flush=True)
 
     progress = not args.no_progress and not args.json and sys.stderr.isatty()
-    with ImageClient(args.host, args.port, timeout=args.timeout, token=read_token(args), ssl_context=context) as client:
+    with ImageClient(
+        args.host, args.port, timeout=args.timeout, retry_for=args.retry_for, token=read_token(args),
+        ssl_context=context, on_retry=_tell_retry,
+    ) as client:  # fmt: skip
         replies = client.send_many(files, progress=progress, on_reply=show)
     return 0 if all(r.ok for r in replies) else 1
+
+
+def _tell_retry(attempt: int, error: BaseException, delay: float) -> None:
+    print(f"imgclass send: {error}; retrying in {delay:.1f} s (attempt {attempt})", file=sys.stderr, flush=True)
 
 
 def describe(reply: Reply) -> str:

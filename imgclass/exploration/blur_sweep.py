@@ -20,7 +20,7 @@ from imgclass.classifiers import make_classifier
 from imgclass.data import Dataset
 from imgclass.decode import BGRImage, decode_image
 from imgclass.exploration.cv import CVAccuracy, cv_accuracy, single_threaded
-from imgclass.exploration.feature_cache import cached_features
+from imgclass.feature_cache import cached_features
 
 Axis = Literal["diameter", "sigma"]
 

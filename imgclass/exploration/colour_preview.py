@@ -3,34 +3,26 @@
 The poster kept the pixels of the 512 most common colours, painted the rest white, and called an image
 animated when the kept pixels covered more than 30%. :func:`top_colour_preview` draws that picture for
 any number of colours. :func:`share_curves` counts each image's colours once and keeps the cumulative
-share of its most common colours, so a slider over the number of colours needs no recount.
+share of its most common colours (:func:`imgclass.features.colour_count.top_colour_shares`, the
+classifier's own feature), so a slider over the number of colours needs no recount; :meth:`ShareCurves.predict`
+applies the ``colour-count`` classifier's own rule to them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
+from imgclass.classifiers import ColourCountClassifier
 from imgclass.data import Dataset
 from imgclass.decode import BGRImage, decode_image
-from imgclass.features.colour_count import POSTER_SIZE, colour_codes, colour_counts
+from imgclass.features.colour_count import POSTER_SIZE, colour_codes, count_size, top_colour_shares
 from imgclass.progress import progress as progress_bar
 
 #: Largest number of colours the curves keep (a slider's maximum).
 MAX_COLOURS = 4096
-
-
-def _resized(image: BGRImage, size: int | None) -> BGRImage:
-    # The same resize as imgclass.features.colour_count.top_colour_share, so the numbers agree.
-    if size is None:
-        return image
-    if size < 1:
-        raise ValueError(f"size must be >= 1 or None, got {size}")
-    out: BGRImage = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
-    return out
 
 
 def top_colour_preview(image: BGRImage, n_colours: int, *, size: int | None = POSTER_SIZE) -> tuple[BGRImage, float]:
@@ -41,7 +33,7 @@ def top_colour_preview(image: BGRImage, n_colours: int, *, size: int | None = PO
     """
     if n_colours < 1:
         raise ValueError(f"n_colours must be >= 1, got {n_colours}")
-    image = _resized(image, size)
+    image = count_size(image, size)
     codes = colour_codes(image)
     unique, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
     order = np.lexsort((unique, -counts))
@@ -71,18 +63,17 @@ class ShareCurves:
             raise ValueError(f"n_colours must be in [1, {self.max_colours}], got {n_colours}")
         return self.curves[:, n_colours - 1]
 
+    def predict(self, n_colours: int, threshold: float) -> npt.NDArray[np.int64]:
+        """What the ``colour-count`` classifier with these settings predicts: 1 (animated) or 0 per image."""
+        rule = ColourCountClassifier(size=self.size, n_colours=n_colours, threshold=threshold)
+        return rule.predict_features(self.shares(n_colours).reshape(-1, 1))
+
 
 def share_curve(
     image: BGRImage, *, size: int | None = POSTER_SIZE, max_colours: int = MAX_COLOURS
 ) -> npt.NDArray[np.float64]:
     """One image's cumulative share of its most common colours, ``max_colours`` long (1.0 past its last)."""
-    if max_colours < 1:
-        raise ValueError(f"max_colours must be >= 1, got {max_colours}")
-    counts = colour_counts(_resized(image, size))
-    top = np.sort(counts)[::-1][:max_colours]
-    curve = np.ones(max_colours, dtype=np.float64)
-    curve[: top.size] = np.cumsum(top) / counts.sum()
-    return curve
+    return top_colour_shares(image, size=size, max_colours=max_colours)
 
 
 def share_curves(

@@ -1,9 +1,10 @@
-"""The poster's metrics table under two protocols, and how much it can move on 83 images.
+"""The poster's metrics table under every protocol, and how much it can move on 83 images.
 
-:func:`metrics_report` is :func:`imgclass.evaluation.reproduce` on features computed once per data set
-(:mod:`~imgclass.exploration.feature_cache`), so that the stratified and the by-source protocols share
-one feature pass. :func:`size_spread` draws many class-stratified subsets of a given size (83 is the
-poster's) and cross-validates on each, to show how far a table from that few images can wander.
+:func:`metrics_report` is :func:`imgclass.evaluation.reproduce`, the package's one scorer, which takes
+its features from :mod:`imgclass.feature_cache`: the stratified and the by-source tables share one
+feature pass per classifier. :func:`size_spread` draws many class-stratified subsets of a given size
+(83 is the poster's) and cross-validates on each with the same splits and fold models, to show how far a
+table from that few images can wander.
 """
 
 from __future__ import annotations
@@ -13,14 +14,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.model_selection import cross_val_predict
 
 from imgclass.classifiers import POSTER_CLASSIFIERS, make_classifier
 from imgclass.data import Dataset
-from imgclass.evaluation import POSTER_FIGURES, ClassifierScore, CVScheme, Report, make_splitter, score_predictions
-from imgclass.exploration.cv import cv_accuracy, single_threaded
-from imgclass.exploration.feature_cache import cached_features
+from imgclass.evaluation import (
+    POSTER_FIGURES,
+    ClassifierScore,
+    CVScheme,
+    Report,
+    cross_validate,
+    out_of_fold,
+    reproduce,
+)
+from imgclass.exploration.cv import single_threaded
 from imgclass.exploration.sampling import stratified_indices
+from imgclass.feature_cache import cached_features
 
 POSTER_N = 83
 
@@ -28,21 +36,9 @@ POSTER_N = 83
 def score_classifier(
     dataset: Dataset, name: str, *, cv: CVScheme = "stratified", folds: int = 5, seed: int = 0, progress: bool = False
 ) -> ClassifierScore:
-    """One row of the table, on cached features (same protocol as :func:`imgclass.evaluation.cross_validate`)."""
-    classifier = make_classifier(name)
-    table = cached_features(dataset, name, progress=progress)
-    y = dataset.labels
-    if classifier.__sklearn_tags__().requires_fit:
-        groups = dataset.sources if cv == "group" else None
-        splitter = make_splitter(cv, folds, seed)
-        y_pred = cross_val_predict(classifier.make_model(), table.features, y, cv=splitter, groups=groups)
-        protocol = f"{folds}-fold" if cv == "stratified" else "by-source"
-    else:
-        y_pred = classifier._fitted_model().predict(table.features)
-        protocol = "fixed rule"
-    return score_predictions(
-        name, protocol, y, np.asarray(y_pred, dtype=np.int64), dataset.sources, float(np.median(table.ms))
-    )
+    """One row of the table (:func:`imgclass.evaluation.cross_validate` on cached features)."""
+    with single_threaded():
+        return cross_validate(name, dataset, cv=cv, folds=folds, seed=seed, progress=progress)
 
 
 def metrics_report(
@@ -54,10 +50,9 @@ def metrics_report(
     seed: int = 0,
     progress: bool = False,
 ) -> Report:
-    """The poster's table on ``dataset`` (a :class:`~imgclass.evaluation.Report`, like ``reproduce``)."""
+    """The poster's table on ``dataset``: :func:`~imgclass.evaluation.reproduce` without the extra rows."""
     with single_threaded():
-        rows = tuple(score_classifier(dataset, n, cv=cv, folds=folds, seed=seed, progress=progress) for n in names)
-    return Report("reproduce", str(dataset.root), rows, settings={"cv": cv, "folds": folds, "seed": seed})
+        return reproduce(dataset, names, cv=cv, folds=folds, seed=seed, progress=progress, cv_rows=False)
 
 
 @dataclass(frozen=True)
@@ -138,14 +133,9 @@ def _fill_spread(
     for i, name in enumerate(names):
         classifier = make_classifier(name)
         features = cached_features(dataset, name, progress=progress).features
-        learns = classifier.__sklearn_tags__().requires_fit
         for j, size in enumerate(sizes):
             for r in range(repeats):
                 idx = stratified_indices(labels, int(size), seed=seed + r)
-                if learns:
-                    out[i, j, r] = cv_accuracy(
-                        classifier.make_model(), features[idx], labels[idx], folds=folds, seed=seed + r
-                    ).accuracy
-                else:
-                    y_pred = classifier._fitted_model().predict(features[idx])
-                    out[i, j, r] = float((y_pred == labels[idx]).mean())
+                draw = Dataset(dataset.root, tuple(dataset.records[k] for k in idx))
+                y_pred, _, _ = out_of_fold(classifier, features[idx], draw, cv="stratified", folds=folds, seed=seed + r)
+                out[i, j, r] = float((y_pred == labels[idx]).mean())

@@ -46,6 +46,8 @@ class DemoRow:
     label: str
     size: int
     sha256: str
+    #: The protocol's digest (BLAKE3, hex) the client computed before sending; the server records the same.
+    digest: str
     ok: bool
     stored: str | None
     verdicts: tuple[tuple[str, str], ...]
@@ -114,6 +116,7 @@ def _thumbnail_tag(data: bytes, size: int) -> str:
 def send_records(address: tuple[str, int], records: Sequence[Record], *, timeout: float = 30.0) -> DemoRun:
     """Send each record's bytes (under its file name) over one connection and time each round trip."""
     from imgclass.transfer import ImageClient
+    from imgclass.transfer.protocol import digest as protocol_digest
 
     rows = []
     host, port = address
@@ -129,6 +132,7 @@ def send_records(address: tuple[str, int], records: Sequence[Record], *, timeout
                     label=record.label_name,
                     size=len(record.data),
                     sha256=hashlib.sha256(record.data).hexdigest(),
+                    digest=protocol_digest(record.data).hex(),
                     ok=reply.ok,
                     stored=reply.stored,
                     verdicts=verdicts,

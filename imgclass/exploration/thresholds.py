@@ -58,11 +58,22 @@ def predict_with(scores: npt.ArrayLike, threshold: float, direction: int) -> Int
 
 
 def threshold_outcome(
-    scores: npt.ArrayLike, labels: npt.ArrayLike, threshold: float, direction: int = 1
+    scores: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    threshold: float,
+    direction: int = 1,
+    *,
+    predicted: npt.ArrayLike | None = None,
 ) -> ThresholdOutcome:
-    """Accuracy, balanced accuracy, Wilson interval and confusion matrix of one cut."""
+    """Accuracy, balanced accuracy, Wilson interval and confusion matrix of one cut.
+
+    ``predicted`` are the cut's predictions when a classifier made them (its own rule), else the cut
+    is applied here.
+    """
     s, y = _check(scores, labels)
-    pred = predict_with(s, threshold, direction)
+    pred = predict_with(s, threshold, direction) if predicted is None else np.asarray(predicted, dtype=np.int64)
+    if pred.shape != y.shape:
+        raise ValueError(f"got {pred.size} predictions for {y.size} labels")
     cm = [[int(((y == i) & (pred == j)).sum()) for j in (0, 1)] for i in (0, 1)]
     correct = cm[0][0] + cm[1][1]
     rates = [cm[i][i] / (cm[i][0] + cm[i][1]) for i in (0, 1) if cm[i][0] + cm[i][1]]
@@ -138,8 +149,19 @@ class Reading:
         )
 
 
-def reading(scores: npt.ArrayLike, labels: npt.ArrayLike, threshold: float, direction: int | None = None) -> Reading:
-    """The outcome of ``threshold`` and of the best cut; ``direction=None`` takes it from the class medians."""
+def reading(
+    scores: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    threshold: float,
+    direction: int | None = None,
+    *,
+    predicted: npt.ArrayLike | None = None,
+) -> Reading:
+    """The outcome of ``threshold`` and of the best cut; ``direction=None`` takes it from the class medians.
+
+    ``predicted``: the chosen cut's predictions as a classifier made them (see :func:`threshold_outcome`).
+    """
     if direction is None:
         direction = class_direction(scores, labels)
-    return Reading(threshold_outcome(scores, labels, threshold, direction), best_threshold(scores, labels, direction))
+    chosen = threshold_outcome(scores, labels, threshold, direction, predicted=predicted)
+    return Reading(chosen, best_threshold(scores, labels, direction))

@@ -34,6 +34,19 @@ def colour_counts(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
     return np.diff(bounds).astype(np.int64)
 
 
+def count_size(image: npt.NDArray[np.uint8], size: int | None = POSTER_SIZE) -> npt.NDArray[np.uint8]:
+    """The image the colours are counted on: resized to ``size``² (``None``: as it is).
+
+    The poster's resize is ``cv2.resize`` with its default (bilinear) interpolation, reproduced here.
+    """
+    if size is None:
+        return image
+    if size < 1:
+        raise ValueError(f"size must be >= 1 or None, got {size}")
+    out: npt.NDArray[np.uint8] = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
 def top_colour_share(
     image: npt.NDArray[np.uint8],
     *,
@@ -42,17 +55,30 @@ def top_colour_share(
 ) -> float:
     """Share of pixels covered by the ``n_colours`` most common colours, after resizing to ``size``².
 
-    ``size=None`` skips the resize. The poster's resize is ``cv2.resize`` with its default
-    (bilinear) interpolation, reproduced here.
+    ``size=None`` skips the resize (see :func:`count_size`).
     """
     if n_colours < 1:
         raise ValueError(f"n_colours must be >= 1, got {n_colours}")
-    if size is not None:
-        if size < 1:
-            raise ValueError(f"size must be >= 1 or None, got {size}")
-        image = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
-    counts = colour_counts(image)
+    counts = colour_counts(count_size(image, size))
     if counts.size == 0:
         raise ValueError("image has no pixels")
     top = np.partition(counts, counts.size - n_colours)[-n_colours:] if counts.size > n_colours else counts
     return float(top.sum() / counts.sum())
+
+
+def top_colour_shares(
+    image: npt.NDArray[np.uint8], *, size: int | None = POSTER_SIZE, max_colours: int = 4096
+) -> npt.NDArray[np.float64]:
+    """:func:`top_colour_share` for every ``n_colours`` from 1 to ``max_colours`` at once (1.0 past the last).
+
+    Element ``k`` is the share of the ``k + 1`` most common colours: one count serves a whole slider.
+    """
+    if max_colours < 1:
+        raise ValueError(f"max_colours must be >= 1, got {max_colours}")
+    counts = colour_counts(count_size(image, size))
+    if counts.size == 0:
+        raise ValueError("image has no pixels")
+    top = np.sort(counts)[::-1][:max_colours]
+    curve = np.ones(max_colours, dtype=np.float64)
+    curve[: top.size] = np.cumsum(top) / counts.sum()
+    return curve

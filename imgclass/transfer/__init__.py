@@ -1,7 +1,8 @@
 """Send images over TCP to a server that stores each one once, intact, and replies with verdicts.
 
-The wire format is specified in :mod:`imgclass.transfer.protocol`; :class:`ImageServer` and
-:class:`ImageClient` speak it. Quick start::
+The wire format is specified in ``docs/protocol.md`` (reference code: :mod:`imgclass.transfer.protocol`);
+:class:`ImageServer` (configured by a :class:`ServerOptions`) and :class:`ImageClient` speak it.
+Quick start::
 
     with ImageServer(out_dir="received", classifiers=["colour-count"]) as server:
         with ImageClient(*server.address) as client:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
         Reply,
         Verdict,
     )
-    from imgclass.transfer.server import ImageServer, Received, Rejected
+    from imgclass.transfer.server import ImageServer, Received, Rejected, ServerOptions
 
 # A library must not print: without this, logging's last-resort handler would write our warnings to
 # stderr whenever the application has not configured logging.
@@ -49,6 +50,7 @@ _EXPORTS = {
     "ImageServer": "server",
     "Received": "server",
     "Rejected": "server",
+    "ServerOptions": "server",
 }
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "RemoteError",
     "Reply",
     "ServerClosed",
+    "ServerOptions",
     "Verdict",
     "image_files",
 ]

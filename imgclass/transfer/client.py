@@ -1,10 +1,12 @@
 """The image client: send images, get verdicts; reconnects and retries, which the server makes safe.
 
-Retrying is safe because the server stores each content once (by SHA-256): resending an image whose
-reply was lost stores nothing new and answers with the first copy's name (``duplicate=True``).
-Retried: refused, reset and aborted connections, a connection closed before its reply, and the
-``busy``/``timeout``/``idle-timeout`` error replies. Not retried: client-side time-outs (the server
-may just be slow; waiting again would double the wait) and protocol violations.
+Retrying is safe because the server stores each content once (by its BLAKE3 digest): resending an
+image whose reply was lost stores nothing new and answers with the first copy's name
+(``duplicate=True``). Retried, with exponential back-off and jitter until ``retry_for`` seconds have
+passed without progress: refused, reset and aborted connections (a server restarting), a connection
+closed before its reply, and the retryable error replies (``busy``, ``evicted``, ``timeout``,
+``idle-timeout``, ``out-of-memory``). Not retried: client-side time-outs (the server may just be slow;
+waiting again would double the wait) and protocol violations.
 
 :meth:`ImageClient.send_many` pipelines: a sender thread reads, hashes and sends up to ``window``
 frames ahead while the calling thread reads the replies, so the network, the client's hashing and the
@@ -14,7 +16,6 @@ server's work overlap.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import queue
@@ -61,9 +62,11 @@ class _Frame:
 class ImageClient:
     """Send images to an :class:`~imgclass.transfer.server.ImageServer`. A context manager.
 
-    ``timeout`` bounds connecting and each wait for the server (the reply included). ``retries`` is how
-    many times one call reconnects before giving up, waiting ``backoff * 2**attempt`` seconds (with
-    jitter, at most ``max_backoff``) in between; ``on_retry(attempt, error, delay)`` is told first.
+    ``timeout`` bounds connecting and each wait for the server (the reply included). A failed call is
+    retried until ``retry_for`` seconds have passed without progress (and, if ``retries`` is given, at
+    most that many times in a row), waiting ``backoff * 2**attempt`` seconds in between, at most
+    ``max_backoff``, times a random factor in [0.5, 1] so that many clients do not come back at once;
+    ``on_retry(attempt, error, delay)`` is told first.
     """
 
     def __init__(
@@ -75,17 +78,19 @@ class ImageClient:
         token: str | bytes | None = None,
         ssl_context: ssl.SSLContext | None = None,
         server_hostname: str | None = None,
-        retries: int = 3,
+        retries: int | None = None,
+        retry_for: float = 30.0,
         backoff: float = 0.1,
-        max_backoff: float = 5.0,
+        max_backoff: float = 2.0,
         on_retry: RetryHook | None = None,
     ) -> None:
-        if retries < 0 or backoff < 0:
-            raise ValueError("retries and backoff must not be negative")
+        if (retries is not None and retries < 0) or backoff < 0 or retry_for < 0:
+            raise ValueError("retries, retry_for and backoff must not be negative")
         self.host = host
         self.port = port
         self.timeout = timeout
-        self._key = None if token is None else (token.encode("utf-8") if isinstance(token, str) else bytes(token))
+        self._key = None if token is None else p.derive_key(token)
+        self.retry_for = retry_for
         self.ssl_context = ssl_context
         self.server_hostname = server_hostname or host
         self.retries = retries
@@ -144,7 +149,8 @@ class ImageClient:
                 reply = Reply.from_json(body)
                 if reply.retryable:
                     raise ServerClosed(f"server refused the connection: {reply.code}: {reply.message}")
-                raise ProtocolError(f"server answered the connection with {reply.code}: {reply.message}")
+                raise ProtocolError(f"server answered the connection with {reply.code}: {reply.message}", reply.code
+                                    or "bad-frame")  # fmt: skip
             hello = Hello.from_json(body)
         except BaseException:
             self._reader = None
@@ -176,22 +182,27 @@ class ImageClient:
         return bool(readable)
 
     def _with_retries(self, action: Callable[[], object]) -> None:
-        for attempt in range(self.retries + 1):
+        giving_up = time.monotonic() + self.retry_for
+        attempt = 0
+        while True:
             try:
                 action()
                 return
             except _RETRYABLE_ERRORS as exc:
                 self.close()
-                if attempt == self.retries:
-                    raise
-                self._pause(attempt, exc)
+                self._pause(attempt, exc, giving_up)
+                attempt += 1
             except BaseException:
                 # Whatever went wrong, we no longer know where the stream stands.
                 self.close()
                 raise
 
-    def _pause(self, attempt: int, exc: BaseException) -> None:
-        delay = min(self.max_backoff, self.backoff * 2**attempt) * random.uniform(0.5, 1.0)
+    def _pause(self, attempt: int, exc: BaseException, giving_up: float) -> None:
+        """Wait before retry number ``attempt + 1``, or re-raise ``exc`` when the budget is spent."""
+        left = giving_up - time.monotonic()
+        if left <= 0 or (self.retries is not None and attempt >= self.retries):
+            raise exc
+        delay = min(self.max_backoff, self.backoff * 2**attempt, left) * random.uniform(0.5, 1.0)
         logger.info("retrying in %.2f s after %s", delay, exc)
         if self.on_retry is not None:
             self.on_retry(attempt + 1, exc, delay)
@@ -204,16 +215,24 @@ class ImageClient:
         frame = _load(source, name)
         self._check_size(frame)
         result: list[Reply] = []
+        refused: list[Reply] = []
 
         def attempt() -> None:
+            refused.clear()
             sock = self._ensure_connected()
             self._send_frame(sock, frame)
             reply = self._read_reply()
             if reply.retryable:
+                refused.append(reply)
                 raise ServerClosed(f"{reply.code}: {reply.message}")
             result.append(reply)
 
-        self._with_retries(attempt)
+        try:
+            self._with_retries(attempt)
+        except ServerClosed:
+            if refused:  # out of retries on a retryable error reply: that reply is the answer
+                return refused[0]
+            raise
         return result[0]
 
     def send_many(
@@ -247,6 +266,7 @@ class ImageClient:
 
             pending = list(range(len(items)))
             attempt = 0
+            giving_up = time.monotonic() + self.retry_for
             while pending:
                 try:
                     self._pipeline(items, pending, done, window)
@@ -254,10 +274,9 @@ class ImageClient:
                     self.close()
                     before, pending = len(pending), [i for i in pending if replies[i] is None]
                     # The budget is per stall, not per batch: a long stream may survive many hiccups.
-                    attempt = 0 if len(pending) < before else attempt
-                    if attempt == self.retries:
-                        raise
-                    self._pause(attempt, exc)
+                    if len(pending) < before:
+                        attempt, giving_up = 0, time.monotonic() + self.retry_for
+                    self._pause(attempt, exc, giving_up)
                     attempt += 1
                 except BaseException:
                     self.close()
@@ -394,7 +413,7 @@ def image_files(folder: str | os.PathLike[str]) -> Iterator[Path]:
 def _prefetched(items: list[Source], indices: list[int]) -> Iterator[tuple[int, _Frame]]:
     """Load and hash the next item in a helper thread while the caller sends the current one.
 
-    Hashing releases the GIL, so on a machine with a spare core the client's SHA-256 costs no wall
+    Hashing releases the GIL, so on a machine with a spare core the client's BLAKE3 costs no wall
     time. One item ahead bounds the extra memory to one payload.
     """
     with ThreadPoolExecutor(1, thread_name_prefix="imgclass-hash") as pool:
@@ -418,7 +437,7 @@ def _load(source: Source, name: str | None) -> _Frame:
     if len(raw_name) > p.MAX_NAME_BYTES:
         # The server keeps only a safe stem anyway; keep the end, where the extension is.
         name = raw_name[-p.MAX_NAME_BYTES :].decode("utf-8", errors="ignore")
-    return _Frame(name, payload, hashlib.sha256(payload).digest())
+    return _Frame(name, payload, p.digest(payload))
 
 
 def _too_large(frame: _Frame, limit: int) -> Reply:
@@ -426,7 +445,7 @@ def _too_large(frame: _Frame, limit: int) -> Reply:
         "too-large",
         f"{len(frame.payload)} bytes exceeds the server's limit of {limit} bytes (not sent)",
         name=frame.name,
-        sha256=frame.digest.hex(),
+        digest=frame.digest.hex(),
     )
 
 

@@ -32,8 +32,12 @@ EXTENSIONS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 _FORBIDDEN = re.compile(r'[<>:"|?*/\\]')
+#: Every name Windows reserves for a device, lower-cased: COM and LPT take the digits 0-9 and the
+#: superscripts ¹ ² ³ (which Windows also treats as digits there), and the console has two more.
+_DEVICE_DIGITS: Final = "0123456789\u00b9\u00b2\u00b3"
 _WINDOWS_DEVICES: Final = frozenset(
-    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
+    {"con", "prn", "aux", "nul", "conin$", "conout$"}
+    | {f"{port}{digit}" for port in ("com", "lpt") for digit in _DEVICE_DIGITS}
 )
 
 
@@ -49,9 +53,18 @@ def safe_stem(name: str) -> str:
     stem = _truncate_utf8(stem, MAX_STEM_BYTES).rstrip(" .")
     if not stem:
         return FALLBACK_STEM
-    if stem.split(".")[0].lower() in _WINDOWS_DEVICES:
+    if is_windows_device(stem):
         stem = "_" + stem
     return stem
+
+
+def is_windows_device(stem: str) -> bool:
+    """Whether Windows would open a device for this stem: ``CON``, ``con.txt``, ``COM¹ .x``, ``CONIN$``...
+
+    Windows ignores everything from the first dot and any trailing spaces (and dots) before it, and
+    compares without case.
+    """
+    return stem.split(".")[0].rstrip(" .").lower() in _WINDOWS_DEVICES
 
 
 def extension_for(name: str, fmt: str) -> str:

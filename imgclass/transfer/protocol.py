@@ -1,87 +1,24 @@
-"""The imgclass transfer protocol, version 1: pure encoding and parsing, no sockets.
+"""The imgclass transfer protocol, version 2: pure encoding and parsing, no sockets.
 
-A client sends images to a server over one TCP stream (IPv4); the server answers each image with a
-JSON reply. Integers are big-endian. Every size is checked against its bound *before* the bytes it
-announces are read, so a peer cannot make the other side allocate or wait for more than the limits.
+The specification is ``docs/protocol.md`` (with conformance vectors in ``docs/protocol-vectors.json``);
+this module is its reference implementation. In short: the client sends REQUEST frames (a 48-byte
+header with the payload's BLAKE3 digest, the name, an optional tag, the payload); the server answers
+with a HELLO first and then one REPLY (a JSON body) per request, in order. Integers are big-endian.
+Every size is checked against its bound *before* the bytes it announces are read, so a peer cannot
+make the other side allocate or wait for more than the limits.
 
-Connection
-==========
-1. The client connects (optionally through TLS). The server speaks first: a HELLO frame, or, when it is
-   at its connection limit, a REPLY frame with ``"code": "busy"`` and then it closes (a TLS server
-   just closes, before the handshake).
-2. The client sends REQUEST frames, back to back if it likes (pipelining); the server answers each
-   with exactly one REPLY frame, in order. Frame number ``seq`` counts the requests of the connection
-   from 0; reply ``seq`` is the number of the request it answers.
-3. Either side may close between frames. A reply with ``"close": true`` is the last one the server
-   sends on that connection.
+With a shared token, every request and every reply after the HELLO carries a keyed-BLAKE3 tag over a
+per-connection nonce, the frame's sequence number, its header and its name (or body). The payload is
+covered through its digest in the header, so the server authenticates a frame before it reads, hashes
+or stores a single payload byte.
 
-REQUEST frame (client -> server)
-================================
-=======  ========  ======================================================================
-offset   size      field
-=======  ========  ======================================================================
-0        4         magic ``b"IMGC"``
-4        1         version, ``1``
-5        1         flags: bit 0 ``AUTH`` = a 32-byte tag follows the name; other bits are 0
-6        2         ``name_len``, unsigned, 0..255
-8        8         ``payload_len``, *signed* int64, 0..the server's ``max_payload``
-16       32        SHA-256 of the payload
-48       name_len  the client's file name, UTF-8 (the server sanitises it; it may be empty)
-..       32        tag, only with ``AUTH``: HMAC-SHA256, see below
-..       payload   the encoded image (JPEG, PNG, GIF, WebP, BMP or TIFF)
-=======  ========  ======================================================================
-
-The size is signed so that a negative length written by a peer in another language is refused as
-negative, not read as 2**64 - n.
-
-Server frame (HELLO and REPLY)
-==============================
-=======  ========  ======================================================================
-0        4         magic ``b"IMGC"``
-4        1         version, ``1``
-5        1         kind: ``1`` HELLO, ``2`` REPLY
-6        1         flags: bit 0 ``AUTH`` = a 32-byte tag follows the body
-7        1         reserved, 0
-8        4         ``body_len``, unsigned, 0..1 MiB
-12       body_len  a UTF-8 JSON object
-..       32        tag, only with ``AUTH``
-=======  ========  ======================================================================
-
-HELLO body: ``{"server": "imgclass", "protocol": 1, "auth": "hmac-sha256" or null,
-"nonce": 32 hex digits, "max_payload": int, "max_name": 255, "max_pixels": int,
-"classifiers": [names], "read_timeout": s, "idle_timeout": s}``. The HELLO is not signed.
-
-REPLY body, success: ``{"status": "ok", "name": as sent, "stored": file name on the server,
-"sha256": hex, "size": bytes, "duplicate": bool, "format": "jpeg", "width": px, "height": px,
-"verdicts": {classifier: {"label": "real" | "animated", "score": P(animated)}
-or {"error": message}}, "server_ms": float, "close": false}``.
-
-REPLY body, error: ``{"status": "error", "code": one of ERROR_CODES, "message": text,
-"name": as sent or null, "sha256": declared hex or null, "server_ms": float, "close": bool}``.
-After ``bad-frame``, ``too-large``, ``unauthorised``, ``timeout``, ``idle-timeout`` and ``busy``
-the server closes the connection: the stream can no longer be trusted to be in step, or the client
-was refused. ``digest-mismatch``, ``not-an-image``, ``too-many-pixels`` and ``internal`` leave it open.
-
-Authentication (a shared token)
-===============================
-When the HELLO says ``"auth": "hmac-sha256"``, every request carries the ``AUTH`` flag and a tag::
-
-    tag = HMAC-SHA256(token, b"imgclass-request\\0" + nonce + seq (uint64) + header (48 bytes) + name)
-
-and every REPLY the server sends after the HELLO carries one too::
-
-    tag = HMAC-SHA256(token, b"imgclass-reply\\0" + nonce + seq (uint64) + header (12 bytes) + body)
-
-``nonce`` is the 16 raw bytes the HELLO gives in hex, fresh per connection, so a captured frame cannot
-be replayed on another connection; ``seq`` stops replay within one. The payload is covered through its
-SHA-256 in the header, which is why the tag can come *before* the payload: the server authenticates a
-frame before it reads, hashes or stores a single payload byte. Tags are compared in constant time. The
-token only authenticates; for confidentiality, wrap the stream in TLS.
+Version 2 replaced version 1's SHA-256 and HMAC-SHA256 by BLAKE3 (about five times faster here). The
+server frame layout did not change, and server frames keep version byte 1, so that a version-1 client
+can still read the HELLO and the ``unsupported-version`` reply that tells it to upgrade.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import struct
@@ -89,14 +26,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import blake3
+
 MAGIC: Final = b"IMGC"
-VERSION: Final = 1
+#: The protocol version: the version byte of every REQUEST and the HELLO's ``"protocol"``.
+VERSION: Final = 2
+#: The version byte of every server frame (HELLO and REPLY), whose layout is unchanged since version 1.
+SERVER_FRAME_VERSION: Final = 1
+#: Request versions this side recognises well enough to answer with ``unsupported-version``.
+OLD_VERSIONS: Final = frozenset({1})
+#: The HELLO's name for the authentication scheme.
+AUTH_SCHEME: Final = "blake3-keyed"
+#: BLAKE3 key-derivation context: token -> 32-byte key (``blake3.derive_key`` mode).
+KEY_CONTEXT: Final = "imgclass transfer protocol 2 token"
 
 FLAG_AUTH: Final = 0x01
 KIND_HELLO: Final = 1
 KIND_REPLY: Final = 2
 
-#: ``>4sBBHq32s``: magic, version, flags, name length, payload length, SHA-256.
+#: ``>4sBBHq32s``: magic, version, flags, name length, payload length, BLAKE3 digest.
 REQUEST_HEADER: Final = struct.Struct(">4sBBHq32s")
 #: ``>4sBBBBI``: magic, version, kind, flags, reserved, body length.
 SERVER_HEADER: Final = struct.Struct(">4sBBBBI")
@@ -110,8 +58,9 @@ DEFAULT_MAX_PAYLOAD: Final = 64 * 1024 * 1024
 #: The poster's port. Below 1024, so listening on it needs privileges on most systems.
 DEFAULT_PORT: Final = 1004
 
-_REQUEST_CONTEXT: Final = b"imgclass-request\0"
-_REPLY_CONTEXT: Final = b"imgclass-reply\0"
+#: Domain-separation prefixes of the tags; each ends in one NUL byte (0x00).
+REQUEST_CONTEXT: Final = b"imgclass-request\x00"
+REPLY_CONTEXT: Final = b"imgclass-reply\x00"
 
 #: Error codes a REPLY may carry, and whether the server closes the connection after it.
 ERROR_CODES: Final[Mapping[str, bool]] = {
@@ -121,13 +70,41 @@ ERROR_CODES: Final[Mapping[str, bool]] = {
     "timeout": True,
     "idle-timeout": True,
     "busy": True,
+    "evicted": True,
+    "unsupported-version": True,
+    "tls-required": True,
     "digest-mismatch": False,
     "not-an-image": False,
     "too-many-pixels": False,
+    "out-of-memory": False,
     "internal": False,
 }
-#: Codes after which sending the same frame again, on a new connection, may well succeed.
-RETRYABLE_CODES: Final = frozenset({"busy", "timeout", "idle-timeout"})
+#: Codes after which sending the same frame again (on a new connection if this one closes) may well
+#: succeed. ``out-of-memory`` means the decode budget was spent by other images at that moment.
+RETRYABLE_CODES: Final = frozenset({"busy", "timeout", "idle-timeout", "evicted", "out-of-memory"})
+
+
+def digest(payload: bytes | bytearray | memoryview) -> bytes:
+    """The payload digest a REQUEST header carries: BLAKE3, 32 bytes."""
+    return blake3.blake3(payload).digest()
+
+
+def hasher() -> blake3.blake3:
+    """An incremental payload hasher (``update`` as bytes arrive, then ``digest``)."""
+    return blake3.blake3()
+
+
+def derive_key(token: str | bytes) -> bytes:
+    """The 32-byte tag key for a shared token (UTF-8 bytes of a text token), by BLAKE3 key derivation."""
+    raw = token.encode("utf-8") if isinstance(token, str) else bytes(token)
+    return blake3.blake3(raw, derive_key_context=KEY_CONTEXT).digest()
+
+
+def _tag(key: bytes, *parts: bytes) -> bytes:
+    h = blake3.blake3(key=key)
+    for part in parts:
+        h.update(part)
+    return h.digest()
 
 
 class ProtocolError(ValueError):
@@ -194,7 +171,7 @@ def parse_request_header(data: bytes, *, max_payload: int = DEFAULT_MAX_PAYLOAD)
     if len(data) != REQUEST_HEADER.size:
         raise ProtocolError(f"truncated frame: header has {len(data)} of {REQUEST_HEADER.size} bytes")
     magic, version, flags, name_len, payload_len, digest = REQUEST_HEADER.unpack(data)
-    _check_magic_version(magic, version)
+    _check_magic_version(magic, version, VERSION)
     if flags & ~FLAG_AUTH:
         raise ProtocolError(f"unknown flag bits 0x{flags & ~FLAG_AUTH:02x} in request header")
     if name_len > MAX_NAME_BYTES:
@@ -241,16 +218,17 @@ def check_request_auth(
 
 
 def check_digest(header: RequestHeader, actual: bytes) -> None:
-    """Compare the payload's SHA-256 with the one the header declared."""
+    """Compare the payload's BLAKE3 digest with the one the header declared."""
     if not hmac.compare_digest(header.digest, actual):
         raise ProtocolError(
-            f"payload SHA-256 {actual.hex()} does not match the declared {header.digest.hex()}",
+            f"payload BLAKE3 digest {actual.hex()} does not match the declared {header.digest.hex()}",
             code="digest-mismatch",
         )
 
 
 def request_tag(key: bytes, nonce: bytes, seq: int, header: bytes, raw_name: bytes) -> bytes:
-    return hmac.new(key, _REQUEST_CONTEXT + nonce + _seq(seq) + header + raw_name, hashlib.sha256).digest()
+    """Keyed BLAKE3 over the request prefix, nonce, seq (uint64 big-endian), 48-byte header and name."""
+    return _tag(key, REQUEST_CONTEXT, nonce, _seq(seq), header, raw_name)
 
 
 def encode_request_head(
@@ -269,7 +247,7 @@ def encode_request_head(
     if payload_len < 0:
         raise ValueError(f"negative payload size {payload_len}")
     if len(digest) != DIGEST_SIZE:
-        raise ValueError(f"a SHA-256 digest has {DIGEST_SIZE} bytes, got {len(digest)}")
+        raise ValueError(f"a BLAKE3 digest has {DIGEST_SIZE} bytes, got {len(digest)}")
     flags = FLAG_AUTH if key is not None else 0
     header = REQUEST_HEADER.pack(MAGIC, VERSION, flags, len(raw_name), payload_len, digest)
     tag = request_tag(key, nonce, seq, header, raw_name) if key is not None else b""
@@ -278,8 +256,7 @@ def encode_request_head(
 
 def encode_request(name: str, payload: bytes, *, key: bytes | None = None, nonce: bytes = b"", seq: int = 0) -> bytes:
     """A whole request frame (convenient for small payloads and tests)."""
-    digest = hashlib.sha256(payload).digest()
-    return encode_request_head(name, len(payload), digest, key=key, nonce=nonce, seq=seq) + payload
+    return encode_request_head(name, len(payload), digest(payload), key=key, nonce=nonce, seq=seq) + payload
 
 
 def decode_request(
@@ -303,7 +280,7 @@ def decode_request(
     payload = data[pos : pos + header.payload_len]
     if len(payload) != header.payload_len:
         raise ProtocolError(f"truncated frame: payload has {len(payload)} of {header.payload_len} bytes")
-    check_digest(header, hashlib.sha256(payload).digest())
+    check_digest(header, digest(payload))
     return Request(name, bytes(payload), header.digest), pos + header.payload_len
 
 
@@ -314,7 +291,7 @@ def parse_server_header(data: bytes) -> ServerHeader:
     if len(data) != SERVER_HEADER.size:
         raise ProtocolError(f"truncated frame: header has {len(data)} of {SERVER_HEADER.size} bytes")
     magic, version, kind, flags, reserved, body_len = SERVER_HEADER.unpack(data)
-    _check_magic_version(magic, version)
+    _check_magic_version(magic, version, SERVER_FRAME_VERSION)
     if kind not in (KIND_HELLO, KIND_REPLY):
         raise ProtocolError(f"unknown frame kind {kind}")
     if flags & ~FLAG_AUTH or reserved:
@@ -325,7 +302,8 @@ def parse_server_header(data: bytes) -> ServerHeader:
 
 
 def reply_tag(key: bytes, nonce: bytes, seq: int, header: bytes, body: bytes) -> bytes:
-    return hmac.new(key, _REPLY_CONTEXT + nonce + _seq(seq) + header + body, hashlib.sha256).digest()
+    """Keyed BLAKE3 over the reply prefix, nonce, seq (uint64 big-endian), 12-byte header and body."""
+    return _tag(key, REPLY_CONTEXT, nonce, _seq(seq), header, body)
 
 
 def encode_server_frame(
@@ -334,7 +312,7 @@ def encode_server_frame(
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     if len(raw) > MAX_BODY_BYTES:
         raise ValueError(f"reply body of {len(raw)} bytes exceeds {MAX_BODY_BYTES}")
-    header = SERVER_HEADER.pack(MAGIC, VERSION, kind, FLAG_AUTH if key is not None else 0, 0, len(raw))
+    header = SERVER_HEADER.pack(MAGIC, SERVER_FRAME_VERSION, kind, FLAG_AUTH if key is not None else 0, 0, len(raw))
     tag = reply_tag(key, nonce, seq, header, raw) if key is not None else b""
     return header + raw + tag
 
@@ -396,12 +374,14 @@ class Hello:
     read_timeout: float = 0.0
     idle_timeout: float = 0.0
     max_name: int = MAX_NAME_BYTES
+    handshake_timeout: float = 0.0
+    protocol: int = VERSION
 
     def to_json(self) -> dict[str, Any]:
         return {
             "server": "imgclass",
-            "protocol": VERSION,
-            "auth": "hmac-sha256" if self.auth else None,
+            "protocol": self.protocol,
+            "auth": AUTH_SCHEME if self.auth else None,
             "nonce": self.nonce.hex(),
             "max_payload": self.max_payload,
             "max_name": self.max_name,
@@ -409,12 +389,20 @@ class Hello:
             "classifiers": list(self.classifiers),
             "read_timeout": self.read_timeout,
             "idle_timeout": self.idle_timeout,
+            "handshake_timeout": self.handshake_timeout,
         }
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Hello:
+        protocol = _int(body.get("protocol"), "protocol")
+        if protocol != VERSION:
+            raise ProtocolError(
+                f"the server speaks imgclass transfer protocol {protocol} and this client speaks {VERSION}: "
+                f"upgrade the {'server' if protocol < VERSION else 'client'}",
+                code="unsupported-version",
+            )
         auth = body.get("auth")
-        if auth not in (None, "hmac-sha256"):
+        if auth not in (None, AUTH_SCHEME):
             raise ProtocolError(f"unknown authentication scheme {auth!r}")
         nonce = _hex(body.get("nonce"), "nonce")
         if len(nonce) != NONCE_SIZE:
@@ -431,6 +419,7 @@ class Hello:
             read_timeout=_float(body.get("read_timeout", 0.0), "read_timeout"),
             idle_timeout=_float(body.get("idle_timeout", 0.0), "idle_timeout"),
             max_name=_int(body.get("max_name", MAX_NAME_BYTES), "max_name"),
+            handshake_timeout=_float(body.get("handshake_timeout", 0.0), "handshake_timeout"),
         )
 
 
@@ -456,7 +445,7 @@ class Reply:
     status: str
     name: str | None = None
     stored: str | None = None
-    sha256: str | None = None
+    digest: str | None = None
     size: int | None = None
     duplicate: bool = False
     format: str | None = None
@@ -490,12 +479,12 @@ class Reply:
 
     @classmethod
     def error(
-        cls, code: str, message: str, *, name: str | None = None, sha256: str | None = None, server_ms: float = 0.0
+        cls, code: str, message: str, *, name: str | None = None, digest: str | None = None, server_ms: float = 0.0
     ) -> Reply:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown error code {code!r}")
         return cls(
-            status="error", code=code, message=message, name=name, sha256=sha256,
+            status="error", code=code, message=message, name=name, digest=digest,
             server_ms=server_ms, close=ERROR_CODES[code],
         )  # fmt: skip
 
@@ -503,10 +492,10 @@ class Reply:
         if not self.ok:
             return {
                 "status": "error", "code": self.code, "message": self.message, "name": self.name,
-                "sha256": self.sha256, "server_ms": self.server_ms, "close": self.close,
+                "digest": self.digest, "server_ms": self.server_ms, "close": self.close,
             }  # fmt: skip
         return {
-            "status": "ok", "name": self.name, "stored": self.stored, "sha256": self.sha256,
+            "status": "ok", "name": self.name, "stored": self.stored, "digest": self.digest,
             "size": self.size, "duplicate": self.duplicate, "format": self.format,
             "width": self.width, "height": self.height,
             "verdicts": {v.classifier: v.to_json() for v in self.verdicts},
@@ -525,7 +514,7 @@ class Reply:
             code = _str(body.get("code"), "code")
             return cls(
                 status="error", code=code, message=_str(body.get("message", ""), "message"),
-                name=_opt_str(body.get("name"), "name"), sha256=_opt_str(body.get("sha256"), "sha256"),
+                name=_opt_str(body.get("name"), "name"), digest=_opt_str(body.get("digest"), "digest"),
                 server_ms=server_ms, close=close,
             )  # fmt: skip
         if status != "ok":
@@ -539,7 +528,7 @@ class Reply:
             raise ProtocolError("reply 'duplicate' must be a boolean")
         return cls(
             status="ok", name=_opt_str(body.get("name"), "name"), stored=_str(body.get("stored"), "stored"),
-            sha256=_str(body.get("sha256"), "sha256"), size=_int(body.get("size"), "size"),
+            digest=_str(body.get("digest"), "digest"), size=_int(body.get("size"), "size"),
             duplicate=duplicate, format=_opt_str(body.get("format"), "format"),
             width=_opt_int(body.get("width"), "width"), height=_opt_int(body.get("height"), "height"),
             verdicts=verdicts, server_ms=server_ms, close=close,
@@ -557,11 +546,18 @@ class RemoteError(ValueError):
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_magic_version(magic: bytes, version: int) -> None:
+def _check_magic_version(magic: bytes, version: int, expected: int) -> None:
     if magic != MAGIC:
         raise ProtocolError(f"bad magic {magic!r}, expected {MAGIC!r}")
-    if version != VERSION:
-        raise ProtocolError(f"unknown protocol version {version}, this side speaks {VERSION}")
+    if version == expected:
+        return
+    if expected == VERSION and version in OLD_VERSIONS:
+        raise ProtocolError(
+            f"this server speaks imgclass transfer protocol {VERSION} (BLAKE3 digests and tags) and no longer "
+            f"accepts version {version} requests: upgrade the client to one that speaks version {VERSION}",
+            code="unsupported-version",
+        )
+    raise ProtocolError(f"unknown version {version}, this side speaks {expected}")
 
 
 def _seq(seq: int) -> bytes:

@@ -2,17 +2,26 @@
 
 Design decisions (the issue leaves these to us):
 
-* One thread per connection, bounded by ``max_connections``. A connection over the limit gets a
-  ``busy`` reply instead of the HELLO and is closed at once, so it never takes a thread.
+* One thread per connection, at most ``max_connections``. No peer can hold the slots hostage: until
+  its first request's header, name and tag are in (and its TLS handshake is done), a connection has
+  only ``handshake_timeout`` (5 s); one address may hold at most ``max_per_address`` slots; and when a
+  new connection finds every slot (or its address's share) taken, the connection that has been idle
+  longest, one not in the middle of being served, is closed with an ``evicted`` reply to make room.
+  Only when every connection is being served does the newcomer get ``busy``.
 * Time-outs: ``idle_timeout`` bounds the wait for a frame to begin; ``read_timeout`` bounds the *whole*
-  frame from its first byte (and the TLS handshake), so a slowloris client that drips one byte at a
-  time is dropped as surely as a stalled one. Replies are sent under the same ``read_timeout``, so a
-  client that never reads cannot pin a thread either.
-* A payload is received into memory (it has to be decoded to be verified and classified anyway), hashed
-  chunk by chunk as it arrives, and only touches the disk once its SHA-256 matched and its header
-  parsed. Peak memory is therefore bounded by ``max_connections * max_payload``.
+  frame from its first byte, so a slowloris client that drips one byte at a time is dropped as surely
+  as a stalled one. Replies are sent under the same ``read_timeout``, so a client that never reads
+  cannot pin a thread either.
+* A payload is received into memory (it has to be decoded to be verified and classified anyway),
+  hashed (BLAKE3) chunk by chunk as it arrives, and only touches the disk once its digest matched and
+  its header parsed. Payload memory is therefore bounded by ``max_connections * max_payload``.
+* Decoding is priced from the image header (width x height x channels x bytes per channel) and must
+  reserve that much of ``decode_budget`` first (:mod:`imgclass.transfer.budget`), so a small PNG that
+  inflates to gigabytes waits its turn instead of exhausting memory; out of memory is reported as the
+  retryable ``out-of-memory``, never as ``not-an-image``.
 * The image header is always parsed, which is cheap and enforces ``max_pixels`` before OpenCV sees the
-  bytes; a full decode (``verify_images``) is on by default.
+  bytes; a reduced decode proves the image decodes (``verify_images``, on by default), and classifiers
+  run in a process pool with one worker per core (:mod:`imgclass.transfer.classify`).
 * Authentication is checked before the payload is read: an unauthenticated peer cannot make the server
   allocate, hash or write a payload.
 * The server never prints: it logs (``imgclass.transfer.server``) and keeps ``received`` and
@@ -23,7 +32,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import hashlib
+import dataclasses
 import ipaddress
 import logging
 import os
@@ -33,15 +42,17 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final
 
-from imgclass.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
+from imgclass.decode import DEFAULT_MAX_PIXELS
 from imgclass.headers import ImageHeader, read_header
 from imgclass.transfer import protocol as p
+from imgclass.transfer.budget import BudgetExceeded, DecodeBudget, decode_cost
+from imgclass.transfer.classify import Classifier, Classifiers, ClassifierSpec, check_decodes
 from imgclass.transfer.protocol import DEFAULT_PORT, ProtocolError, Reply, Verdict
 from imgclass.transfer.store import ImageStore
 from imgclass.transfer.wire import (
@@ -56,7 +67,7 @@ from imgclass.transfer.wire import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_PORT", "Classifier", "ImageServer", "Received", "Rejected"]
+__all__ = ["DEFAULT_PORT", "Classifier", "ImageServer", "Received", "Rejected", "ServerOptions"]
 
 MIN_TOKEN_BYTES: Final = 16
 #: After a fatal error, how much of what the client is still sending we read, so the kernel does not
@@ -68,15 +79,55 @@ _DRAIN_SECONDS: Final = 1.0
 _KEEP_BUFFER: Final = 16 * 1024 * 1024
 #: The image header is parsed from a copy of this much of the payload, or of all of it if needed.
 _HEADER_PROBE: Final = 64 * 1024
+#: The first byte of every TLS record that opens a handshake.
+_TLS_HANDSHAKE_RECORD: Final = 0x16
 
 
-class Classifier(Protocol):
-    """What the server needs of an estimator: sklearn's ``predict_proba`` over encoded images."""
+@dataclass(frozen=True)
+class ServerOptions:
+    """Everything an :class:`ImageServer` can be told, checked once. See the module notes for the why.
 
-    def predict_proba(self, X: Sequence[bytes], /) -> Any: ...
+    ``classifiers``: names (or model files) for :func:`imgclass.ready.ready`, a mapping name -> estimator,
+    or ``None`` for the ready ones; an empty list turns classification off. ``workers``: classifier
+    processes (``None``: one per core; ``0``: classify in the connection's thread).
+    ``decode_budget``: bytes all decodes in flight may use together (see :mod:`~imgclass.transfer.budget`).
+    ``max_per_address``: connections one IP address may hold; loopback peers are exempt unless
+    ``limit_loopback``. ``durable``: flush files and names to disk (in groups) before replying.
+    """
 
+    host: str = "127.0.0.1"
+    port: int = 0
+    out_dir: str | os.PathLike[str] = "received"
+    classifiers: ClassifierSpec = None
+    max_payload: int = p.DEFAULT_MAX_PAYLOAD
+    max_connections: int = 64
+    max_per_address: int = 16
+    limit_loopback: bool = False
+    handshake_timeout: float = 5.0
+    read_timeout: float = 30.0
+    idle_timeout: float = 60.0
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    decode_budget: int = 2 * 1024**3
+    budget_wait: float = 10.0
+    verify_images: bool = True
+    durable: bool = True
+    workers: int | None = None
+    allow_remote: bool = False
+    token: str | bytes | None = dataclasses.field(default=None, repr=False)
+    ssl_context: ssl.SSLContext | None = None
+    history: int | None = 10_000
 
-ClassifierSpec = Sequence[str] | Mapping[str, Classifier] | None
+    def __post_init__(self) -> None:
+        for what in ("max_payload", "max_connections", "max_per_address", "max_pixels", "decode_budget"):
+            value = getattr(self, what)
+            if value < 1:
+                raise ValueError(f"{what} must be at least 1, got {value}")
+        for what in ("handshake_timeout", "read_timeout", "idle_timeout", "budget_wait"):
+            seconds = getattr(self, what)
+            if not seconds > 0:
+                raise ValueError(f"{what} must be positive, got {seconds}")
+        if self.workers is not None and self.workers < 0:
+            raise ValueError(f"workers must not be negative, got {self.workers}")
 
 
 @dataclass(frozen=True)
@@ -86,7 +137,7 @@ class Received:
     peer: str
     name: str
     stored: str
-    sha256: str
+    digest: str
     size: int
     duplicate: bool
     verdicts: tuple[Verdict, ...]
@@ -103,14 +154,20 @@ class Rejected:
     name: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class _Connection:
     sock: socket.socket
     peer: str
+    address: str
     nonce: bytes
     seq: int = 0
     reader: Reader | None = None
     buffer: bytearray | None = None
+    #: When the connection last made progress: opened, had a frame authenticated, or was answered.
+    active: float = dataclasses.field(default_factory=time.monotonic)
+    #: Between a frame's authentication and its reply: not to be evicted.
+    working: bool = False
+    evicted: bool = False
 
     def payload_view(self, size: int) -> memoryview:
         if self.buffer is None or len(self.buffer) < size:
@@ -125,55 +182,32 @@ class _Connection:
 class ImageServer:
     """Receive images over TCP, store each once, classify it and reply. A context manager.
 
-    ``classifiers`` is a list of names for :func:`imgclass.ready.ready`, a mapping
-    name -> estimator, or ``None`` for those ready without fitting
-    (:func:`imgclass.ready.ready_names`: shipped models and fixed rules). An empty list turns
-    classification off.
+    Configure with a :class:`ServerOptions` (``ImageServer(options)``), or with its fields as keywords
+    (``ImageServer(out_dir="in", classifiers=[])``), or both: keywords override the options' fields.
+    The first four fields may also be given by position, as before: ``ImageServer(host, port, out_dir,
+    classifiers)``.
     """
 
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        out_dir: str | os.PathLike[str] = "received",
-        classifiers: ClassifierSpec = None,
-        *,
-        max_payload: int = p.DEFAULT_MAX_PAYLOAD,
-        max_connections: int = 32,
-        read_timeout: float = 30.0,
-        idle_timeout: float = 60.0,
-        max_pixels: int = DEFAULT_MAX_PIXELS,
-        verify_images: bool = True,
-        durable: bool = True,
-        allow_remote: bool = False,
-        token: str | bytes | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        history: int | None = 10_000,
-    ) -> None:
-        for what, value in (("max_payload", max_payload), ("max_connections", max_connections),
-                            ("max_pixels", max_pixels)):  # fmt: skip
-            if value < 1:
-                raise ValueError(f"{what} must be at least 1, got {value}")
-        for what, seconds in (("read_timeout", read_timeout), ("idle_timeout", idle_timeout)):
-            if not seconds > 0:
-                raise ValueError(f"{what} must be positive, got {seconds}")
-        self._key = _token_key(token)
-        self._bind_host = _check_bind_policy(host, allow_remote=allow_remote, has_token=self._key is not None)
-        self._port = port
-        self.out_dir = Path(out_dir)
-        self.max_payload = max_payload
-        self.max_connections = max_connections
-        self.read_timeout = read_timeout
-        self.idle_timeout = idle_timeout
-        self.max_pixels = max_pixels
-        self.verify_images = verify_images
-        self.durable = durable
-        self.ssl_context = ssl_context
-        self.classifiers: dict[str, Classifier] = _resolve_classifiers(classifiers)
+    def __init__(self, options: ServerOptions | str | None = None, /, *positional: Any, **overrides: Any) -> None:
+        if isinstance(options, str):
+            positional, options = (options, *positional), None
+        if len(positional) > 4:
+            raise TypeError("ImageServer takes at most host, port, out_dir and classifiers by position")
+        overrides.update(zip(("host", "port", "out_dir", "classifiers"), positional, strict=False))
+        options = dataclasses.replace(options or ServerOptions(), **overrides)
+        self.options = options
+        self._key = _token_key(options.token)
+        self._bind_host = _check_bind_policy(options.host, allow_remote=options.allow_remote,
+                                             has_token=self._key is not None)  # fmt: skip
+        self.out_dir = Path(options.out_dir)
+        workers = options.workers if options.workers is not None else (os.cpu_count() or 1)
+        self._classifiers = Classifiers(options.classifiers, workers)
+        self.classifiers: tuple[str, ...] = self._classifiers.names
+        self.budget = DecodeBudget(options.decode_budget)
 
         self._cond = threading.Condition()
-        self._received: collections.deque[Received] = collections.deque(maxlen=history)
-        self._rejected: collections.deque[Rejected] = collections.deque(maxlen=history)
+        self._received: collections.deque[Received] = collections.deque(maxlen=options.history)
+        self._rejected: collections.deque[Rejected] = collections.deque(maxlen=options.history)
         self._connections: dict[int, _Connection] = {}
         self._threads: set[threading.Thread] = set()
         self._listener: socket.socket | None = None
@@ -183,6 +217,19 @@ class ImageServer:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._store: ImageStore | None = None
+
+    # Read-only views of the options, for callers of the old keyword interface.
+    @property
+    def max_payload(self) -> int:
+        return self.options.max_payload
+
+    @property
+    def max_connections(self) -> int:
+        return self.options.max_connections
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return self.options.ssl_context
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -210,15 +257,18 @@ class ImageServer:
     def start(self) -> ImageServer:
         if self._listener is not None:
             raise ValueError("the server is already running")
-        self._store = ImageStore(self.out_dir, durable=self.durable)
+        opts = self.options
+        self._store = ImageStore(self.out_dir, durable=opts.durable)
+        self._classifiers.start()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((self._bind_host, self._port))
-            listener.listen(min(128, max(16, self.max_connections * 2)))
+            listener.bind((self._bind_host, opts.port))
+            listener.listen(min(1024, max(64, opts.max_connections * 4)))
             listener.setblocking(False)
         except OSError:
             listener.close()
+            self._classifiers.close()
             raise
         self._wake_r, self._wake_w = socket.socketpair()
         self._listener = listener
@@ -255,6 +305,7 @@ class ImageServer:
             if sock is not None:
                 sock.close()
         self._listener = self._wake_r = self._wake_w = None
+        self._classifiers.close()
         if self._store is not None:
             self._store.remove_temporaries()
             self._store.close()
@@ -282,6 +333,10 @@ class ImageServer:
         with self._cond:
             return len(self._connections)
 
+    @property
+    def store(self) -> ImageStore | None:
+        return self._store
+
     def wait_until(self, predicate: Callable[[ImageServer], bool], timeout: float) -> bool:
         """Wait until ``predicate(self)`` holds; it is re-checked whenever a connection opens or
         closes or a frame is received or rejected. ``False`` on time-out."""
@@ -305,28 +360,53 @@ class ImageServer:
                     except OSError:
                         logger.exception("accept failed")
                         continue
-                    self._admit(sock, f"{addr[0]}:{addr[1]}")
+                    self._admit(sock, str(addr[0]), f"{addr[0]}:{addr[1]}")
 
-    def _admit(self, sock: socket.socket, peer: str) -> None:
+    def _limits_address(self, address: str) -> bool:
+        return self.options.limit_loopback or not ipaddress.ip_address(address).is_loopback
+
+    def _make_room(self, address: str) -> str | None:
+        """Free a slot for a newcomer from ``address`` (lock held); the refusal message if none can be."""
+        opts = self.options
+        # Connections already evicted are on their way out: they no longer count against any limit.
+        candidates = [c for c in self._connections.values() if not c.evicted]
+        limit = opts.max_connections
+        if self._limits_address(address):
+            mine = [c for c in candidates if c.address == address]
+            if len(mine) >= opts.max_per_address:
+                candidates, limit = mine, opts.max_per_address
+        if len(candidates) < limit:
+            return None
+        idle = [c for c in candidates if not c.working]
+        if not idle:
+            scope = f"{limit} connections" + (" from your address" if limit != opts.max_connections else "")
+            return f"the server is at its limit of {scope}, all of them busy"
+        victim = min(idle, key=lambda c: c.active)
+        victim.evicted = True
+        # Shutting down the read side wakes its thread (blocked in recv) with an end of stream; the
+        # thread sends the "evicted" reply itself, so no two threads ever write to one socket.
+        _shutdown(victim.sock, socket.SHUT_RD)
+        return None
+
+    def _admit(self, sock: socket.socket, address: str, peer: str) -> None:
         sock.setblocking(True)
         with self._cond:
-            busy = len(self._connections) >= self.max_connections
-            if not busy:
-                conn = _Connection(sock, peer, secrets.token_bytes(p.NONCE_SIZE))
+            refusal = self._make_room(address)
+            if refusal is None:
+                conn = _Connection(sock, peer, address, secrets.token_bytes(p.NONCE_SIZE))
                 self._connections[id(conn)] = conn
                 thread = threading.Thread(target=self._serve, args=(conn,), name=f"imgclass-{peer}", daemon=True)
                 self._threads.add(thread)
                 thread.start()
                 self._cond.notify_all()
-        if busy:
-            message = f"the server is at its limit of {self.max_connections} connections"
-            self._record_rejected(Rejected(peer, "busy", message))
+        if refusal is not None:
+            self._record_rejected(Rejected(peer, "busy", refusal))
             try:
                 # A TLS client expects a handshake, not plain bytes, and a handshake here would let
                 # slow peers stall the accept loop: it just gets closed (and retries).
-                if self.ssl_context is None:
+                if self.options.ssl_context is None:
                     sock.settimeout(1.0)
-                    sock.sendall(p.encode_server_frame(p.KIND_REPLY, Reply.error("busy", message).to_json()))
+                    sock.sendall(p.encode_server_frame(p.KIND_REPLY, Reply.error("busy", refusal).to_json()))
             except OSError:
                 pass
             finally:
@@ -334,30 +414,40 @@ class ImageServer:
 
     # ------------------------------------------------------------------ one connection
 
+    def _hello(self, conn: _Connection) -> p.Hello:
+        opts = self.options
+        return p.Hello(
+            nonce=conn.nonce, auth=self._key is not None, max_payload=opts.max_payload,
+            max_pixels=opts.max_pixels, classifiers=self.classifiers, read_timeout=opts.read_timeout,
+            idle_timeout=opts.idle_timeout, handshake_timeout=opts.handshake_timeout,
+        )  # fmt: skip
+
     def _serve(self, conn: _Connection) -> None:
+        opts = self.options
+        # Until the first request is authenticated, everything shares this one short deadline.
+        first = Deadline(opts.handshake_timeout, "connection's first frame")
         try:
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.ssl_context is not None:
-                tls = self.ssl_context.wrap_socket(conn.sock, server_side=True, do_handshake_on_connect=False)
+            if opts.ssl_context is not None:
+                if not self._tls_client_hello(conn, first):
+                    return
+                tls = opts.ssl_context.wrap_socket(conn.sock, server_side=True, do_handshake_on_connect=False)
                 with self._cond:
                     conn.sock = tls
-                tls_handshake(tls, Deadline(self.read_timeout, "TLS handshake"))
+                tls_handshake(tls, first)
                 tls.setblocking(True)
             conn.reader = Reader(conn.sock)
-            hello = p.Hello(
-                nonce=conn.nonce, auth=self._key is not None, max_payload=self.max_payload,
-                max_pixels=self.max_pixels, classifiers=tuple(self.classifiers),
-                read_timeout=self.read_timeout, idle_timeout=self.idle_timeout,
-            )  # fmt: skip
-            self._send(conn, p.encode_server_frame(p.KIND_HELLO, hello.to_json()))
-            while not self._stopping.is_set() and self._serve_frame(conn):
+            self._send(conn, p.encode_server_frame(p.KIND_HELLO, self._hello(conn).to_json()))
+            while not self._stopping.is_set() and self._serve_frame(conn, first if conn.seq == 0 else None):
                 pass
         except PeerClosed:
             pass
         except FrameTimeout as exc:
             self._record_rejected(Rejected(conn.peer, exc.code, str(exc)))
         except (OSError, ssl.SSLError) as exc:
-            if not self._stopping.is_set():
+            if conn.evicted:
+                self._record_rejected(Rejected(conn.peer, "evicted", "closed to make room for a new connection"))
+            elif not self._stopping.is_set():
                 self._record_rejected(Rejected(conn.peer, "bad-frame", f"connection failed: {exc}"))
         except Exception:
             logger.exception("connection from %s failed", conn.peer)
@@ -368,45 +458,93 @@ class ImageServer:
                 self._threads.discard(threading.current_thread())
                 self._cond.notify_all()
 
-    def _serve_frame(self, conn: _Connection) -> bool:
-        """Serve one frame; ``False`` when the connection must close."""
+    def _tls_client_hello(self, conn: _Connection, deadline: Deadline) -> bool:
+        """Whether the peer opened a TLS handshake. A plain client, which waits for our HELLO and
+        sends nothing (or sends a request), is told in plain text that TLS is required."""
+        byte = b""
+        with contextlib.suppress(OSError):
+            conn.sock.settimeout(max(0.001, deadline.remaining() or 0.0))
+            byte = conn.sock.recv(1, socket.MSG_PEEK)
+        if byte and byte[0] == _TLS_HANDSHAKE_RECORD:
+            conn.sock.settimeout(None)
+            return True
+        if conn.evicted:
+            return False
+        message = "this server speaks TLS only: connect with TLS (imgclass send --tls)"
+        self._record_rejected(Rejected(conn.peer, "tls-required", message))
+        with contextlib.suppress(OSError):
+            conn.sock.settimeout(1.0)
+            conn.sock.sendall(p.encode_server_frame(p.KIND_REPLY, Reply.error("tls-required", message).to_json()))
+        return False
+
+    def _serve_frame(self, conn: _Connection, first: Deadline | None) -> bool:
+        """Serve one frame; ``False`` when the connection must close. ``first``: the deadline of a
+        connection's first frame, which covers its wait and everything up to its authentication."""
         reader = conn.reader
         if reader is None:
             raise ValueError("connection has no reader")
+        opts = self.options
         started = time.perf_counter()
         seq = conn.seq
         name: str | None = None
         header: p.RequestHeader | None = None
         try:
-            reader.wait_frame(Deadline(self.idle_timeout, "idle connection", "idle-timeout"))
+            try:
+                wait = Deadline(opts.idle_timeout, "idle connection", "idle-timeout")
+                if first is not None and (first.remaining() or 0.0) < opts.idle_timeout:
+                    wait = first  # a new connection's wait ends with whichever deadline comes first
+                reader.wait_frame(wait)
+            except PeerClosed:
+                if conn.evicted:
+                    raise ProtocolError("closed to make room for a new connection", code="evicted") from None
+                raise
             started = time.perf_counter()
             conn.seq += 1
-            deadline = Deadline(self.read_timeout, "frame")
-            header = p.parse_request_header(reader.read(p.REQUEST_HEADER.size, deadline), max_payload=self.max_payload)
-            raw_name, tag = p.split_tail(header, reader.read(header.tail_len, deadline))
+            deadline = Deadline(opts.read_timeout, "frame")
+            head = first or deadline
+            header = p.parse_request_header(reader.read(p.REQUEST_HEADER.size, head), max_payload=opts.max_payload)
+            raw_name, tag = p.split_tail(header, reader.read(header.tail_len, head))
             name = p.decode_name(raw_name)
             p.check_request_auth(header, raw_name, tag, key=self._key, nonce=conn.nonce, seq=seq)
+            with self._cond:
+                conn.active = time.monotonic()
             payload = conn.payload_view(header.payload_len)
-            hasher = hashlib.sha256()
+            hasher = p.hasher()
             reader.read_into(payload, deadline, hasher)
             p.check_digest(header, hasher.digest())
+            with self._cond:
+                if conn.evicted:  # chosen just as its payload completed: it no longer holds a slot
+                    raise ProtocolError("closed to make room for a new connection", code="evicted")
+                conn.working = True
             reply = self._accept(conn, name, header.digest.hex(), payload, started)
         except ProtocolError as exc:
+            code = "evicted" if conn.evicted else exc.code
+            message = "closed to make room for a new connection" if conn.evicted else str(exc)
             declared = header.digest.hex() if header is not None else None
-            reply = Reply.error(exc.code, str(exc), name=name, sha256=declared, server_ms=_ms(started))
-            self._record_rejected(Rejected(conn.peer, exc.code, str(exc), name))
+            reply = Reply.error(code, message, name=name, digest=declared, server_ms=_ms(started))
+            self._record_rejected(Rejected(conn.peer, code, message, name))
         finally:
             conn.release_buffer()
-        frame = p.encode_server_frame(p.KIND_REPLY, reply.to_json(), key=self._key, nonce=conn.nonce, seq=seq)
+        return self._reply(conn, seq, reply)
+
+    def _reply(self, conn: _Connection, seq: int, reply: Reply) -> bool:
+        """Send ``reply`` to request ``seq``; ``False`` when the connection must close after it."""
+        # A peer refused for its token, or for speaking another version, cannot check our tag: the
+        # reply goes unsigned (and a client accepts an unsigned reply only if it is an error).
+        key = None if reply.code in ("unauthorised", "unsupported-version") else self._key
+        frame = p.encode_server_frame(p.KIND_REPLY, reply.to_json(), key=key, nonce=conn.nonce, seq=seq)
         if not reply.close:
             self._send(conn, frame)
+            with self._cond:
+                conn.working = False
+                conn.active = time.monotonic()
             return True
         try:
             # Best effort: the peer may be gone already, which is often why we are closing.
             self._send(conn, frame)
         except OSError:
             return False
-        if reply.code not in ("timeout", "idle-timeout"):  # a slow or silent peer has nothing to drain
+        if reply.code not in ("timeout", "idle-timeout", "evicted"):  # nothing worth draining
             drain(conn.sock, _DRAIN_BYTES, _DRAIN_SECONDS)
         return False
 
@@ -415,52 +553,50 @@ class ImageServer:
         store = self._store
         if store is None:
             raise ProtocolError("the server is not running", code="internal")
-        data = bytes(payload) if self.verify_images or self.classifiers else None
-        info = _read_image_header(payload if data is None else data)
-        if info.pixels > self.max_pixels:
+        opts = self.options
+        info, prefix = _read_image_header(payload)
+        if info.pixels > opts.max_pixels:
             raise ProtocolError(
                 f"{info.format} image of {info.width}x{info.height} pixels exceeds the limit of "
-                f"{self.max_pixels} pixels", code="too-many-pixels",
+                f"{opts.max_pixels} pixels", code="too-many-pixels",
             )  # fmt: skip
-        if data is not None and self.verify_images and store.lookup(hexdigest) is None:
-            _verify_decodes(data, self.max_pixels)
+        verify = opts.verify_images and store.lookup(hexdigest) is None
+        verdicts: tuple[Verdict, ...] = ()
+        if verify or self.classifiers:
+            cost = decode_cost(info, prefix, full=bool(self.classifiers))
+            try:
+                self.budget.acquire(cost, opts.budget_wait)
+            except BudgetExceeded as exc:
+                raise ProtocolError(str(exc), code="too-many-pixels" if exc.too_big else "out-of-memory") from None
+            try:
+                if verify and not self._classifiers.decode:  # else the classifiers' decodes are the check
+                    check_decodes(payload, info.format)
+                if self.classifiers:
+                    verdicts = self._classifiers.run(bytes(payload), opts.max_pixels)
+            finally:
+                self.budget.release(cost)
         try:
             stored = store.store(name, payload, hexdigest, info.format)
         except OSError as exc:
             logger.exception("could not store %r from %s", name, conn.peer)
             raise ProtocolError(f"could not store the image: {exc}", code="internal") from None
-        verdicts = self._classify(data) if data is not None and self.classifiers else ()
         server_ms = _ms(started)
         self._record_received(Received(conn.peer, name, stored.name, hexdigest, len(payload), stored.duplicate,
                                        verdicts, server_ms))  # fmt: skip
         logger.debug("%s: %r stored as %s (%d bytes, duplicate=%s)", conn.peer, name, stored.name, len(payload),
                      stored.duplicate)  # fmt: skip
         return Reply(
-            status="ok", name=name, stored=stored.name, sha256=hexdigest, size=len(payload),
+            status="ok", name=name, stored=stored.name, digest=hexdigest, size=len(payload),
             duplicate=stored.duplicate, format=info.format, width=info.width, height=info.height,
             verdicts=verdicts, server_ms=server_ms,
         )  # fmt: skip
 
-    def _classify(self, data: bytes) -> tuple[Verdict, ...]:
-        from imgclass.labels import label_name
-
-        verdicts = []
-        for cname, estimator in self.classifiers.items():
-            try:
-                proba = estimator.predict_proba([data])
-                p_real, p_animated = float(proba[0][0]), float(proba[0][1])
-                verdicts.append(Verdict(cname, label_name(int(p_animated > p_real)), p_animated))
-            except Exception as exc:
-                # One broken classifier must not cost the client its other verdicts or its stored image.
-                logger.exception("classifier %s failed", cname)
-                verdicts.append(Verdict(cname, None, None, error=f"{type(exc).__name__}: {exc}"))
-        return tuple(verdicts)
-
     def _send(self, conn: _Connection, frame: bytes) -> None:
         # The same bound as for reads: a client that never reads its replies cannot pin this thread.
         # (Only re-armed when it differs: each settimeout is a system call.)
-        if conn.sock.gettimeout() != self.read_timeout:
-            conn.sock.settimeout(self.read_timeout)
+        timeout = self.options.read_timeout
+        if conn.sock.gettimeout() != timeout:
+            conn.sock.settimeout(timeout)
         send_parts(conn.sock, [frame])
 
     def _record_received(self, item: Received) -> None:
@@ -476,37 +612,27 @@ class ImageServer:
             self._cond.notify_all()
 
 
-def _read_image_header(payload: bytes | memoryview) -> ImageHeader:
-    """The image header, parsed from a small prefix when that suffices (no copy of a large payload)."""
+def _read_image_header(payload: memoryview) -> tuple[ImageHeader, bytes]:
+    """The image header and the prefix it was parsed from (no copy of a large payload when a prefix
+    suffices)."""
+    prefix = bytes(payload[:_HEADER_PROBE])
     try:
-        if isinstance(payload, bytes):
-            return read_header(payload)
         try:
-            return read_header(bytes(payload[:_HEADER_PROBE]))
+            return read_header(prefix), prefix
         except ValueError:
             if len(payload) <= _HEADER_PROBE:
                 raise
-            return read_header(bytes(payload))  # e.g. a JPEG whose frame header follows large metadata
+            whole = bytes(payload)  # e.g. a JPEG whose frame header follows large metadata
+            return read_header(whole), prefix
     except ValueError as exc:
         raise ProtocolError(f"payload is not an image we accept: {exc}", code="not-an-image") from None
-
-
-def _verify_decodes(data: bytes, max_pixels: int) -> None:
-    try:
-        decode_image(data, max_pixels=max_pixels)
-    except ImageDecodeError as exc:
-        raise ProtocolError(f"payload does not decode: {exc}", code="not-an-image") from None
-    except Exception as exc:
-        # OpenCV raises its own error type for some malformed inputs; to the client it is the same.
-        logger.debug("decoder failed", exc_info=True)
-        raise ProtocolError(f"payload does not decode: {type(exc).__name__}: {exc}", code="not-an-image") from None
 
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000.0, 3)
 
 
-def _shutdown(sock: socket.socket) -> None:
+def _shutdown(sock: socket.socket, how: int = socket.SHUT_RDWR) -> None:
     """Wake a thread blocked on ``sock`` by shutting the connection down under it.
 
     Through a duplicate of the descriptor, so that an ``SSLSocket`` is not torn down while another
@@ -517,7 +643,7 @@ def _shutdown(sock: socket.socket) -> None:
         if fd < 0:
             return
         with socket.socket(fileno=os.dup(fd)) as dup:
-            dup.shutdown(socket.SHUT_RDWR)
+            dup.shutdown(how)
     except (OSError, ValueError):
         pass
 
@@ -525,10 +651,10 @@ def _shutdown(sock: socket.socket) -> None:
 def _token_key(token: str | bytes | None) -> bytes | None:
     if token is None:
         return None
-    key = token.encode("utf-8") if isinstance(token, str) else bytes(token)
-    if len(key) < MIN_TOKEN_BYTES:
-        raise ValueError(f"the token must have at least {MIN_TOKEN_BYTES} bytes, got {len(key)}")
-    return key
+    raw = token.encode("utf-8") if isinstance(token, str) else bytes(token)
+    if len(raw) < MIN_TOKEN_BYTES:
+        raise ValueError(f"the token must have at least {MIN_TOKEN_BYTES} bytes, got {len(raw)}")
+    return p.derive_key(raw)
 
 
 def _check_bind_policy(host: str, *, allow_remote: bool, has_token: bool) -> str:
@@ -548,13 +674,3 @@ def _check_bind_policy(host: str, *, allow_remote: bool, has_token: bool) -> str
     if not has_token:
         raise ValueError(f"listening on {host} ({address}) needs a shared token (and TLS is advised)")
     return address
-
-
-def _resolve_classifiers(spec: ClassifierSpec) -> dict[str, Classifier]:
-    if isinstance(spec, Mapping):
-        return dict(spec)
-    if spec is not None and not spec:
-        return {}
-    from imgclass.ready import ready_many, ready_names
-
-    return {c.name: cast(Classifier, c.estimator) for c in ready_many(ready_names() if spec is None else spec)}

@@ -17,12 +17,16 @@ import socket
 import ssl
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from imgclass.transfer.protocol import ProtocolError
 
-if TYPE_CHECKING:
-    from hashlib import _Hash
+
+class Hasher(Protocol):
+    """What the receive loop feeds each chunk to as it lands (BLAKE3 in the protocol)."""
+
+    def update(self, data: memoryview, /) -> object: ...
+
 
 #: The most we ask of one ``recv_into``; big enough that a 5 MB payload takes a handful of calls.
 RECV_CHUNK: Final = 4 * 1024 * 1024
@@ -133,7 +137,7 @@ class Reader:
         self._start += size
         return out_bytes
 
-    def read_into(self, view: memoryview, deadline: Deadline, hasher: _Hash | None = None) -> None:
+    def read_into(self, view: memoryview, deadline: Deadline, hasher: Hasher | None = None) -> None:
         """Fill ``view``: first from the read-ahead, then straight from the socket."""
         take = min(self.buffered, len(view))
         if take:
@@ -149,7 +153,7 @@ def recv_into_exact(
     view: memoryview,
     deadline: Deadline,
     *,
-    hasher: _Hash | None = None,
+    hasher: Hasher | None = None,
     start: int = 0,
 ) -> None:
     """Fill ``view[start:]`` from ``sock`` by ``deadline``, feeding each chunk to ``hasher`` as it lands."""

@@ -42,7 +42,7 @@ BAD_FILES = {
     "truncated.jpg": "truncated",
     "not_an_image.jpg": "not a recognised image",
     "empty.png": "empty file",
-    "bomb.png": "decompression bomb",
+    "bomb.png": "100000x100000 pixels exceeds the limit",
     "garbage_body.png": "could not be decoded",
     "broken_link.jpg": "No such file",
     "fifo.jpg": "not a regular file",

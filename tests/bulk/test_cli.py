@@ -29,7 +29,7 @@ def test_prints_one_json_line_per_image(image_dir: Path, capsys: pytest.CaptureF
     assert len(lines) == 12
     assert {tuple(line) for line in lines} == {("path", "label", "score", "classifier", "ms", "error")}
     by_name = {Path(line["path"]).name: line for line in lines}
-    assert all(line["classifier"] == "colour-count" and line["error"] is None for line in lines)
+    assert all(line["classifier"] == "combined" and line["error"] is None for line in lines)
     assert {name.split("_")[0] == line["label"] for name, line in by_name.items()} == {True}
 
 
@@ -102,7 +102,7 @@ def test_existing_output_needs_resume_or_overwrite(
     assert run_cli(image_dir, "--out", out, "--overwrite") == 0
     assert len(out.read_text().splitlines()) == 12
     assert run_cli(image_dir, "--out", out, "--resume", "--classifier", "bilateral") == 2
-    assert "colour-count" in capsys.readouterr().err
+    assert "combined" in capsys.readouterr().err
 
 
 def test_unknown_classifier_is_an_argparse_error(image_dir: Path) -> None:
@@ -208,3 +208,62 @@ def test_a_saved_model_file(image_dir: Path, tmp_path: Path, tiny_set: tuple[lis
     assert {r.classifier for r in results} == {"mine.json"}
     expected = fitted.predict_proba([Path(r.path).read_bytes() for r in results])[:, 1]
     assert [r.score for r in results] == list(expected)
+
+
+def test_fast_is_one_option_away(image_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from imgclass.bulk import FAST_CLASSIFIER
+
+    assert run_cli(image_dir, "--fast") == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 12 and {line["classifier"] for line in lines} == {FAST_CLASSIFIER}
+    with pytest.raises(SystemExit):
+        run_cli(image_dir, "--fast", "--classifier", "bilateral")
+
+
+def test_subfolders_without_recursive_get_error_lines_and_a_hint(
+    image_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder holding only class subfolders (like data/reference) says what it skipped, never nothing."""
+    top = tmp_path / "top"
+    for name in ("real", "animated"):
+        (top / name).mkdir(parents=True)
+        for image in sorted(image_dir.iterdir())[:2]:
+            os.link(image, top / name / image.name)
+    assert run_cli(top) == 1
+    captured = capsys.readouterr()
+    lines = {Path(r["path"]).name: r for r in map(json.loads, captured.out.splitlines())}
+    assert set(lines) == {"real", "animated"}
+    assert all("-r/--recursive" in line["error"] for line in lines.values())
+    assert "2 subfolder(s) not descended into" in captured.err and "pass -r/--recursive" in captured.err
+    assert run_cli(top, "-r") == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+
+def test_a_symlink_loop_does_not_hide_files(
+    image_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    top = tmp_path / "top"
+    (top / "sub").mkdir(parents=True)
+    (top / "sub" / "back").symlink_to(top, target_is_directory=True)
+    (top / "self.jpg").symlink_to(top / "self.jpg")
+    (top / "dir.jpg").mkdir()
+    images = sorted(image_dir.iterdir())[:3]
+    for image in images:
+        os.link(image, top / image.name)
+    assert run_cli(top, "-r") == 1
+    lines = {Path(r["path"]).name: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert {image.name for image in images} <= set(lines)
+    assert "loop" in lines["back"]["error"]
+    assert "symbolic links" in lines["self.jpg"]["error"]
+    assert all(lines[image.name]["error"] is None for image in images)
+
+
+def test_parquet_output_and_resume(image_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    clean, out = tmp_path / "clean.jsonl", tmp_path / "out.parquet"
+    assert run_cli(image_dir, "--out", clean) == 0
+    assert run_cli(image_dir, "--out", out) == 0
+    assert [r.outcome for r in read_results(out)] == [r.outcome for r in read_results(clean)]
+    assert run_cli(image_dir, "--out", out) == 2  # exists: --resume or --overwrite
+    assert run_cli(image_dir, "--out", out, "--resume") == 0
+    assert len(list(read_results(out))) == 12

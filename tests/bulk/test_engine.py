@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from imgclass.bulk import BulkResult, ClassifierSpec, classify_paths, process_pool
+from imgclass.bulk import BulkOptions, BulkResult, ClassifierSpec, classify_paths, process_pool
 from imgclass.bulk.engine import chunks, classify_batches, run_ordered
-from imgclass.bulk.output import open_output
+from imgclass.bulk.output import open_output, read_results
+from imgclass.bulk.results import ChunkOutcome
 from imgclass.bulk.worker import clear_cache
 
 
@@ -38,7 +40,8 @@ def outcomes(results: Iterator[BulkResult]) -> list[tuple[Any, ...]]:
 
 @pytest.fixture
 def mixed_inputs(image_dir: Path, bad_dir: Path, tmp_path: Path) -> list[str]:
-    """Good and bad files, a folder, duplicates and an @list."""
+    """Good and bad files, a folder (with a subfolder: an error line), duplicates and an @list."""
+    (bad_dir / "subfolder").mkdir()
     images = sorted(str(p) for p in image_dir.iterdir())
     listing = tmp_path / "list.txt"
     listing.write_text("\n".join([images[0], images[1], images[0], str(bad_dir / "bomb.png")]) + "\n")
@@ -77,20 +80,49 @@ def test_skip_leaves_out_what_is_done(image_dir: Path) -> None:
 
 
 def test_argument_checks(image_dir: Path) -> None:
-    for kwargs in ({"chunk_size": 0}, {"workers": 0}, {"in_flight": 0}, {"dask": "local", "executor": object()}):
+    for kwargs in (
+        {"chunk_size": 0},
+        {"workers": 0},
+        {"in_flight": 0},
+        {"dask": "local", "executor": object()},
+        {"cache_size": -1},
+        {"max_pixels": 0},
+    ):
         with pytest.raises(ValueError):
-            classify_paths(image_dir, **kwargs)  # type: ignore[arg-type]
+            classify_paths(image_dir, **kwargs)
+        with pytest.raises(ValueError):
+            BulkOptions(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown classifier"):
         classify_paths(image_dir, classifier="nope")
+    with pytest.raises(TypeError):
+        classify_paths(image_dir, colour="red")
+
+
+def test_options_object_and_keywords_agree(image_dir: Path) -> None:
+    options = BulkOptions(classifier="colour-count", chunk_size=5)
+    by_object = outcomes(classify_paths(image_dir, options))
+    assert by_object == outcomes(classify_paths(image_dir, classifier="colour-count", chunk_size=5))
+    assert by_object == outcomes(classify_paths(image_dir, options, chunk_size=2))  # keywords override fields
+    assert {r[3] for r in by_object} == {"colour-count"}
+    assert {r[3] for r in outcomes(classify_paths(image_dir))} == {"combined"}  # the accurate default
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.workers = 2  # type: ignore[misc]
+
+
+def test_batches_are_chunks_of_the_same_stream(image_dir: Path) -> None:
+    batches = list(classify_batches(image_dir, chunk_size=5))
+    assert [len(b) for b in batches] == [5, 5, 2]
+    assert [r.outcome for b in batches for r in b] == outcomes(classify_paths(image_dir, chunk_size=5))
 
 
 class FakeFuture:
     def __init__(self, chunk: Sequence[str], log: list[str]) -> None:
         self.chunk, self.log, self.cancelled = list(chunk), log, False
 
-    def result(self) -> list[BulkResult]:
+    def result(self) -> ChunkOutcome:
         self.log.append(f"result {self.chunk[0]}")
-        return [BulkResult(p, "real", 0.0, "fake", 0.0) for p in self.chunk]
+        n = len(self.chunk)
+        return ChunkOutcome(np.zeros(n), np.zeros(n), (), "fake")
 
     def cancel(self) -> bool:
         self.cancelled = True
@@ -109,7 +141,7 @@ def test_run_ordered_bounds_the_chunks_in_flight_and_keeps_order() -> None:
         return submitted[-1]
 
     work = chunks((f"p{i}" for i in range(10)), 2)
-    out = [r.path for batch in run_ordered(submit, work, 3) for r in batch]
+    out = [r.path for chunk, outcome in run_ordered(submit, work, 3) for r in outcome.results(chunk)]
     assert out == [f"p{i}" for i in range(10)]
     assert log[:4] == ["submit p0", "submit p2", "submit p4", "result p0"]
 
@@ -132,6 +164,16 @@ def test_chunks() -> None:
     assert list(chunks(iter(""), 2)) == []
 
 
+def test_the_last_chunks_are_smaller_so_workers_finish_together() -> None:
+    items = [str(i) for i in range(50)]
+    cut = list(chunks(iter(items), 8, lookahead=3))
+    assert [x for chunk in cut for x in chunk] == items
+    assert [len(c) for c in cut] == [8] * 4 + [2] * 9  # under 3 chunks left (18): cut in quarters
+    assert list(chunks(iter(items[:5]), 8, lookahead=3)) == [["0", "1"], ["2", "3"], ["4"]]
+    endless = (str(i) for i in itertools.count())
+    assert next(chunks(endless, 4, lookahead=2)) == ["0", "1", "2", "3"]
+
+
 def _peak_traced_bytes(listing: Path, out: Path) -> int:
     tracemalloc.start()
     try:
@@ -144,21 +186,31 @@ def _peak_traced_bytes(listing: Path, out: Path) -> int:
         tracemalloc.stop()
 
 
-def test_memory_does_not_grow_with_the_number_of_paths(image_dir: Path, bad_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_memory_does_not_grow_with_the_number_of_paths(
+    image_dir: Path, bad_dir: Path, tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """10,000 paths need no more memory than 1,000: nothing keeps a list of paths or results.
 
     A list of the 9,000 extra results alone would take over a megabyte; the bound is a quarter of one.
-    (The 100,000-path run of the whole command is in test_cli.py.)
+    Parquet buffers a row group (10,000 rows) on purpose, so it is run with row groups of 500 rows.
+    (The 100,000-path run of the whole command is in test_cli.py, the million-path one in benchmarks/bulk.py.)
     """
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+        from imgclass.bulk import parquet
+
+        monkeypatch.setattr(parquet, "ROW_GROUP_ROWS", 500)
+        monkeypatch.setattr(parquet, "PART_ROW_GROUPS", 4)
     files = [*sorted(str(p) for p in image_dir.iterdir())[:3], str(bad_dir / "truncated.jpg")]
     peaks = {}
     for n in (1_000, 10_000):
         listing = tmp_path / f"list{n}.txt"
         listing.write_text("".join(f"{files[i % len(files)]}\n" for i in range(n)))
         if not peaks:
-            _peak_traced_bytes(listing, tmp_path / "warm.jsonl")  # imports, classifier load, cache fill
-        peaks[n] = _peak_traced_bytes(listing, tmp_path / f"out{n}.jsonl")
-        assert (tmp_path / f"out{n}.jsonl").read_bytes().count(b"\n") == n
+            _peak_traced_bytes(listing, tmp_path / f"warm{suffix}")  # imports, classifier load, cache fill
+        peaks[n] = _peak_traced_bytes(listing, tmp_path / f"out{n}{suffix}")
+        assert sum(1 for _ in read_results(tmp_path / f"out{n}{suffix}")) == n
     assert peaks[10_000] - peaks[1_000] < 256 * 1024, peaks
 
 

@@ -154,3 +154,97 @@ def test_from_dict_rejects_rows_that_are_not_results() -> None:
     for row in ({}, {"path": 1, "classifier": "x"}, {"path": "p", "classifier": "x", "label": "cat"}, []):
         with pytest.raises(ValueError):
             BulkResult.from_dict(row)  # type: ignore[arg-type]
+
+
+# --- Parquet: a folder of part files, row groups written as results arrive --------------------------
+
+pq = pytest.importorskip("pyarrow.parquet")
+
+
+def _results(n: int) -> list[BulkResult]:
+    return [
+        BulkResult(f"p/{i}.jpg", None, None, "combined", 0.5, "empty file")
+        if i % 7 == 3
+        else BulkResult(f"p/{i}.jpg", "animated" if i % 2 else "real", (i % 100) / 100 + 0.001, "combined", 1.0)
+        for i in range(n)
+    ]
+
+
+def test_parquet_round_trip_in_row_groups_and_parts(tmp_path: Path) -> None:
+    from imgclass.bulk.parquet import ParquetResultWriter, part_files
+
+    out = tmp_path / "r.parquet"
+    expected = _results(95)
+    writer, done = open_output(out)
+    assert done == Counter()
+    writer.close()
+    writer = ParquetResultWriter(out, row_group_rows=10, part_row_groups=3)
+    with writer:
+        for start in range(0, 95, 7):
+            writer.write(expected[start : start + 7])
+    assert (writer.written, writer.failed) == (95, sum(not r.ok for r in expected))
+    parts = part_files(out)
+    assert [p.name for p in parts] == [f"part-{i:06d}.parquet" for i in range(4)]  # 30 + 30 + 30 + 5 rows
+    assert [pq.ParquetFile(p).metadata.num_row_groups for p in parts] == [3, 3, 3, 1]
+    assert list(read_results(out)) == expected
+    table = pq.read_table(out)  # what users load: the folder is one table
+    assert table.column_names == list(FIELDS) and table.num_rows == 95
+
+
+def test_parquet_row_groups_reach_the_disk_before_the_end(tmp_path: Path) -> None:
+    from imgclass.bulk.parquet import ParquetResultWriter
+
+    out = tmp_path / "r.parquet"
+    out.mkdir()
+    writer = ParquetResultWriter(out, row_group_rows=10, part_row_groups=100)
+    writer.write(_results(25))
+    (tmp,) = out.iterdir()
+    assert tmp.name == "part-000000.parquet.tmp" and tmp.stat().st_size > 0  # two row groups written
+    writer.close()
+    assert [p.name for p in out.iterdir()] == ["part-000000.parquet"]
+
+
+def test_parquet_resume_after_a_kill_gives_the_clean_table(tmp_path: Path) -> None:
+    from imgclass.bulk.parquet import ParquetResultWriter
+
+    expected = _results(100)
+    out = tmp_path / "r.parquet"
+    out.mkdir()
+    killed = ParquetResultWriter(out, row_group_rows=10, part_row_groups=2)
+    killed.write(expected[:57])  # two closed parts (40 rows) and an open one: then "killed" (never closed)
+    assert sorted(p.name for p in out.iterdir())[-1] == "part-000002.parquet.tmp"
+    del killed
+    writer, done = open_output(out, resume=True, classifier="combined")
+    assert sum(done.values()) == 40 and not any(p.name.endswith(".tmp") for p in out.iterdir())
+    with writer:
+        writer.write(expected[40:])
+    assert list(read_results(out)) == expected
+    with pytest.raises(ValueError, match="combined"):
+        open_output(out, resume=True, classifier="bilateral")
+
+
+def test_parquet_folder_checks(tmp_path: Path) -> None:
+    out = tmp_path / "r.parquet"
+    writer, _ = open_output(out)
+    with writer:
+        writer.write([OK])
+    with pytest.raises(ValueError, match="--resume"):
+        open_output(out)
+    writer, done = open_output(out, overwrite=True)
+    writer.close()
+    assert list(read_results(out)) == [] and done == Counter()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not imgclass results"):
+        open_output(out, overwrite=True)
+    (tmp_path / "file.parquet").write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        open_output(tmp_path / "file.parquet")
+
+
+def test_parquet_undecodable_names_are_escaped(tmp_path: Path) -> None:
+    out = tmp_path / "r.parquet"
+    name = b"caf\xe9.jpg".decode("utf-8", "surrogateescape")
+    writer, _ = open_output(out)
+    with writer:
+        writer.write([BulkResult(name, None, None, "x", 0.0, "cannot read: x")])
+    assert next(read_results(out)).path == "caf\\xe9.jpg"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from imgclass.bulk.paths import expand_paths, iter_list_file, skip_done
+from imgclass.bulk.paths import NOT_DESCENDED, Skipped, Unlisted, expand_paths, iter_list_file, skip_done
 
 
 @pytest.fixture
@@ -22,8 +22,18 @@ def tree(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_folder_lists_its_visible_files_only(tree: Path) -> None:
-    assert sorted(expand_paths(tree)) == [str(tree / "a.jpg"), str(tree / "b.png")]
+def test_folder_lists_its_visible_entries_and_flags_its_subfolders(tree: Path) -> None:
+    skipped = Skipped()
+    found = sorted(expand_paths(tree, skipped=skipped))
+    assert found == [str(tree / "a.jpg"), str(tree / "b.png"), str(tree / "sub")]
+    assert [type(p) for p in found] == [str, str, Unlisted]
+    assert found[2].reason == NOT_DESCENDED  # type: ignore[attr-defined]
+    assert (skipped.folders, skipped.loops, skipped.examples) == (1, 0, [str(tree / "sub")])
+
+
+def test_a_folder_with_an_image_name_gets_a_line(tree: Path) -> None:
+    (tree / "x.jpg").mkdir()
+    assert str(tree / "x.jpg") in list(expand_paths(tree))
 
 
 def test_recursive_descends_but_skips_hidden_folders(tree: Path) -> None:
@@ -34,20 +44,44 @@ def test_recursive_descends_but_skips_hidden_folders(tree: Path) -> None:
 
 def test_paths_are_kept_as_given(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tree)
-    assert sorted(expand_paths(["sub", "a.jpg", "./b.png"])) == ["./b.png", "a.jpg", os.path.join("sub", "c.jpg")]
+    found = sorted(expand_paths(["sub", "a.jpg", "./b.png"]))
+    assert found == ["./b.png", "a.jpg", os.path.join("sub", "c.jpg"), os.path.join("sub", "deeper")]
 
 
-def test_symlinked_folders_are_not_followed(tree: Path) -> None:
-    (tree / "sub" / "loop").symlink_to(tree, target_is_directory=True)
-    found = list(expand_paths(tree, recursive=True))
-    assert len(found) == len(set(found)) == 4
+def test_a_symlink_loop_gets_a_line_and_the_listing_goes_on(tree: Path) -> None:
+    (tree / "sub" / "loop").symlink_to(tree, target_is_directory=True)  # sub/loop -> the top again
+    (tree / "sub" / "self").symlink_to(tree / "sub" / "self")  # a link to itself: ELOOP on every stat
+    (tree / "sub" / "zz.jpg").write_bytes(b"x")  # listed after both
+    skipped = Skipped()
+    found = list(expand_paths(tree, recursive=True, skipped=skipped))
+    expected = ["a.jpg", "b.png", "sub/c.jpg", "sub/deeper/d.jpg", "sub/loop", "sub/self", "sub/zz.jpg"]
+    assert sorted(found) == [str(tree / name) for name in expected]
+    (loop,) = [p for p in found if isinstance(p, Unlisted)]
+    assert loop == str(tree / "sub" / "loop") and "loop" in loop.reason
+    assert skipped.loops == 1
+
+
+def test_a_symlinked_folder_elsewhere_is_followed(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    other = tmp_path_factory.mktemp("other")
+    (other / "o.jpg").write_bytes(b"x")
+    (tree / "linked").symlink_to(other, target_is_directory=True)
+    assert str(tree / "linked" / "o.jpg") in list(expand_paths(tree, recursive=True))
+    assert Unlisted(str(tree / "linked"), NOT_DESCENDED) in list(expand_paths(tree))
+
+
+def test_an_unlisted_path_survives_pickling() -> None:
+    import pickle
+
+    path = pickle.loads(pickle.dumps(Unlisted("a/b", "why")))
+    assert isinstance(path, Unlisted) and path == "a/b" and path.reason == "why"
 
 
 def test_list_file_lines_blank_lines_and_crlf(tmp_path: Path, tree: Path) -> None:
     listing = tmp_path / "list.txt"
     listing.write_bytes(f"{tree / 'a.jpg'}\r\n\n{tree / 'sub'}\nmissing file.jpg\n{tree / 'a.jpg'}".encode())
     found = list(expand_paths([f"@{listing}"]))
-    assert found == [str(tree / "a.jpg"), str(tree / "sub" / "c.jpg"), "missing file.jpg", str(tree / "a.jpg")]
+    assert sorted(found[1:3]) == [str(tree / "sub" / "c.jpg"), str(tree / "sub" / "deeper")]  # listing order
+    assert [found[0], *found[3:]] == [str(tree / "a.jpg"), "missing file.jpg", str(tree / "a.jpg")]
 
 
 def test_list_from_stdin(monkeypatch: pytest.MonkeyPatch) -> None:

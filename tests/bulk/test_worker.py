@@ -1,4 +1,4 @@
-"""Tests for :mod:`imgclass.bulk.worker`: one file in, one result out, whatever the file is."""
+"""Tests for :mod:`imgclass.bulk.worker`: one result per file, whatever the file is, classified in batches."""
 
 from __future__ import annotations
 
@@ -11,11 +11,21 @@ from typing import Any
 import numpy as np
 import pytest
 
+from imgclass.bulk.paths import Unlisted
+from imgclass.bulk.results import BulkResult, ChunkOutcome
 from imgclass.bulk.spec import ClassifierSpec, EstimatorSpec, as_spec
-from imgclass.bulk.worker import ChunkOptions, classify_chunk, classify_file, clear_cache, keep_freed_memory
+from imgclass.bulk.worker import ChunkOptions, clear_cache, keep_freed_memory
+from imgclass.bulk.worker import classify_chunk as _classify_chunk
 from imgclass.ready import pretrained
 
 COLOUR = ClassifierSpec("colour-count")
+
+
+def classify_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptions) -> list[BulkResult]:
+    """The worker's compact outcome, as the engine turns it into results."""
+    outcome = _classify_chunk(spec, paths, options)
+    assert isinstance(outcome, ChunkOutcome)
+    return outcome.results(paths)
 
 
 class ByteLength:
@@ -23,11 +33,23 @@ class ByteLength:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.images = 0
 
     def predict_proba(self, X: Sequence[bytes]) -> np.ndarray:
         self.calls += 1
+        self.images += len(X)
         p = np.array([min(len(x) / 1e6, 1.0) for x in X])
         return np.column_stack([1 - p, p])
+
+
+class Picky(ByteLength):
+    """Fails a whole batch when any image in it ends with ``bad``."""
+
+    def predict_proba(self, X: Sequence[bytes]) -> np.ndarray:
+        if any(x.endswith(b"bad") for x in X):
+            self.calls += 1
+            raise ValueError("a bad image in the batch")
+        return super().predict_proba(X)
 
 
 class Broken:
@@ -45,15 +67,44 @@ def _fresh_cache() -> None:
     clear_cache()
 
 
-def test_good_image_matches_the_classifier(image_dir: Path) -> None:
-    path = sorted(image_dir.iterdir())[0]
-    result = classify_file(pretrained("colour-count"), COLOUR, str(path), ChunkOptions())
-    expected = pretrained("colour-count").predict_proba([path.read_bytes()])[0, 1]
-    assert result.ok and result.error is None
-    assert result.score == expected
-    assert result.label == ("animated" if expected > 0.5 else "real")
-    assert result.classifier == "colour-count"
-    assert result.ms > 0
+def test_good_images_match_the_classifier(image_dir: Path) -> None:
+    paths = sorted(image_dir.iterdir())[:3]
+    results = classify_chunk(COLOUR, [str(p) for p in paths], ChunkOptions())
+    expected = pretrained("colour-count").predict_proba([p.read_bytes() for p in paths])[:, 1]
+    assert [r.score for r in results] == list(expected)
+    for result, score in zip(results, expected, strict=True):
+        assert result.ok and result.error is None
+        assert result.label == ("animated" if score > 0.5 else "real")
+        assert result.classifier == "colour-count"
+        assert result.ms > 0
+
+
+def test_a_chunk_is_classified_in_one_call(image_dir: Path) -> None:
+    model = ByteLength()
+    paths = [str(p) for p in sorted(image_dir.iterdir())]
+    results = classify_chunk(as_spec(model), paths, ChunkOptions())
+    assert model.calls == 1 and model.images == len(paths)
+    assert [r.score for r in results] == [min(Path(p).stat().st_size / 1e6, 1.0) for p in paths]
+
+
+def test_a_failing_batch_is_retried_one_image_at_a_time(image_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    good = sorted(image_dir.iterdir())[0]
+    bad.write_bytes(good.read_bytes() + b"bad")  # passes the header check; only the classifier complains
+    model = Picky()
+    results = classify_chunk(as_spec(model), [str(good), str(bad), str(good)], ChunkOptions(cache_size=0))
+    assert [r.error for r in results] == [None, "a bad image in the batch", None]
+    assert results[0].score == results[2].score == min(good.stat().st_size / 1e6, 1.0)
+    assert model.calls == 4  # the batch, then each image alone
+
+
+def test_a_wrong_shaped_answer_is_an_error_not_a_crash(image_dir: Path) -> None:
+    class ThreeRows:
+        def predict_proba(self, X: Sequence[bytes]) -> np.ndarray:
+            return np.full((3, 2), 0.5)
+
+    (result,) = classify_chunk(as_spec(ThreeRows()), [str(sorted(image_dir.iterdir())[0])], ChunkOptions())
+    assert result.error is not None and "shape (3, 2)" in result.error
 
 
 def test_every_bad_kind_gives_an_error_and_the_chunk_goes_on(bad_dir: Path, bad_files: dict[str, str]) -> None:
@@ -74,7 +125,13 @@ def test_unreadable_file(bad_dir: Path) -> None:
 
 def test_a_folder_is_not_a_file(tmp_path: Path) -> None:
     (result,) = classify_chunk(COLOUR, [str(tmp_path)], ChunkOptions())
-    assert result.error == "not a regular file"
+    assert result.error == "a folder, not a file"
+
+
+def test_an_unlisted_path_carries_its_reason(tmp_path: Path) -> None:
+    (result,) = classify_chunk(COLOUR, [Unlisted(str(tmp_path), "not descended into")], ChunkOptions())
+    assert result.error == "not descended into" and result.path == str(tmp_path)
+    assert type(result.path) is str
 
 
 def test_max_pixels_and_max_bytes(image_dir: Path) -> None:
@@ -135,10 +192,25 @@ def test_spec_checks() -> None:
         as_spec(model="/no/such/model.joblib")
     with pytest.raises(ValueError, match="estimator"):
         as_spec(42)
-    assert as_spec() == ClassifierSpec("colour-count")
+    assert as_spec() == ClassifierSpec("combined")
     assert ClassifierSpec(name=None, model="/models/combined.joblib").label == "combined.joblib"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_workers_keep_freed_memory_for_reuse() -> None:
     assert keep_freed_memory()
+
+
+def test_reading_a_file_that_grew_since_fstat(tmp_path: Path) -> None:
+    from imgclass.bulk.worker import _read_fd
+
+    path = tmp_path / "f"
+    path.write_bytes(bytes(range(256)) * 1000)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert _read_fd(fd, 10, 10**6) == path.read_bytes()  # fstat said 10 bytes: it reads on to the end
+        os.lseek(fd, 0, os.SEEK_SET)
+        with pytest.raises(ValueError, match="exceeds the limit of 1000"):
+            _read_fd(fd, 10, 1000)
+    finally:
+        os.close(fd)

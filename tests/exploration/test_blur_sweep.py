@@ -5,7 +5,7 @@ import pytest
 
 from imgclass.data import Dataset
 from imgclass.exploration.blur_sweep import BlurSettings, bilateral_scores, blur_sweep, blurred, preview, sweep_settings
-from imgclass.exploration.feature_cache import clear_feature_cache
+from imgclass.feature_cache import clear_feature_cache
 
 
 def test_preview_blurs_and_keeps_the_shape(tiny_dataset: Dataset) -> None:

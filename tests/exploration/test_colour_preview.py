@@ -3,10 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from imgclass.classifiers import ColourCountClassifier
 from imgclass.data import Dataset
 from imgclass.decode import decode_image
 from imgclass.exploration.colour_preview import share_curve, share_curves, top_colour_preview
-from imgclass.features.colour_count import top_colour_share
+from imgclass.features.colour_count import top_colour_share, top_colour_shares
 
 
 @pytest.mark.parametrize("size", [None, 128])
@@ -58,3 +59,22 @@ def test_bad_arguments() -> None:
         share_curve(image, size=0)
     with pytest.raises(ValueError, match="max_colours"):
         share_curve(image, max_colours=0)
+
+
+def test_the_curves_predict_what_the_classifier_predicts(tiny_dataset: Dataset) -> None:
+    curves = share_curves(tiny_dataset, size=64, max_colours=600)
+    for n_colours, threshold in ((512, 0.3), (20, 0.5), (600, 0.9)):
+        classifier = ColourCountClassifier(size=64, n_colours=n_colours, threshold=threshold)
+        np.testing.assert_array_equal(curves.predict(n_colours, threshold), classifier.predict(tiny_dataset.images))
+        features = classifier.extract_features(tiny_dataset.images)[:, 0]
+        np.testing.assert_allclose(curves.shares(n_colours), features, atol=1e-12)
+
+
+def test_the_curve_is_the_features_module_s() -> None:
+    image = np.zeros((8, 8, 3), np.uint8)
+    image[:2] = 9
+    np.testing.assert_array_equal(
+        share_curve(image, size=None, max_colours=3), top_colour_shares(image, size=None, max_colours=3)
+    )
+    with pytest.raises(ValueError, match="no pixels"):
+        top_colour_shares(np.zeros((0, 4, 3), np.uint8), size=None)

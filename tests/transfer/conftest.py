@@ -6,7 +6,6 @@ server condition), never on a sleep.
 
 from __future__ import annotations
 
-import hashlib
 import socket
 import struct
 from collections.abc import Callable, Iterator, Sequence
@@ -34,7 +33,7 @@ def make_image(seed: int, ext: str = ".png", shape: tuple[int, int] = (16, 16)) 
 
 
 def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return p.digest(data).hex()
 
 
 class FakeClassifier:
@@ -47,6 +46,21 @@ class FakeClassifier:
         return np.array([[1.0 - self.p_animated, self.p_animated] for _ in X])
 
 
+class BlockingClassifier:
+    """Holds every image until ``release`` is set (bounded by TIMEOUT): keeps connections busy."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.entered = threading.Semaphore(0)
+        self.release = threading.Event()
+
+    def predict_proba(self, X: Sequence[bytes]) -> np.ndarray:
+        self.entered.release()
+        self.release.wait(TIMEOUT)
+        return np.array([[0.5, 0.5] for _ in X])
+
+
 class BrokenClassifier:
     def predict_proba(self, X: Sequence[bytes]) -> np.ndarray:
         raise RuntimeError("model file went missing")
@@ -57,10 +71,12 @@ class RetryLog:
 
     def __init__(self, before_first_retry: Callable[[], object] | None = None) -> None:
         self.errors: list[BaseException] = []
+        self.delays: list[float] = []
         self.action = before_first_retry
 
     def __call__(self, attempt: int, error: BaseException, delay: float) -> None:
         self.errors.append(error)
+        self.delays.append(delay)
         if attempt == 1 and self.action is not None:
             self.action()
 
@@ -85,6 +101,7 @@ def serve(out_dir: Path) -> Iterator[Callable[..., ImageServer]]:
         kwargs.setdefault("classifiers", {"fake": FakeClassifier()})
         kwargs.setdefault("read_timeout", TIMEOUT)
         kwargs.setdefault("idle_timeout", TIMEOUT)
+        kwargs.setdefault("workers", 0)
         server = ImageServer(**kwargs).start()
         servers.append(server)
         return server

@@ -37,7 +37,7 @@ def test_send_prints_json_lines(serve: Serve, folder: Path, capsys: pytest.Captu
     assert status == 0
     assert [line["path"] for line in lines] == [str(folder / f"img{i}.png") for i in range(5)]
     assert all(line["status"] == "ok" and line["verdicts"]["fake"]["label"] == "animated" for line in lines)
-    assert [line["sha256"] for line in lines] == [sha(make_image(i)) for i in range(5)]
+    assert [line["digest"] for line in lines] == [sha(make_image(i)) for i in range(5)]
 
 
 def test_send_random_sample_in_words(serve: Serve, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,3 +83,74 @@ def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "stopped; 1 images received, 0 refused" in err
     assert [p.name for p in out.iterdir()] == ["sent.png"]
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [
+        ("a token of twenty bytes", "a token of twenty bytes"),
+        ("a token of twenty bytes\n", "a token of twenty bytes"),
+        ("a token of twenty bytes\r\n", "a token of twenty bytes"),
+    ],
+)
+def test_token_file_loses_one_line_ending_only(tmp_path: Path, text: str, token: str) -> None:
+    import argparse
+
+    from imgclass.cli.serve import read_token
+
+    path = tmp_path / "token"
+    path.write_bytes(text.encode())
+    assert read_token(argparse.Namespace(token_file=path)) == token
+
+
+@pytest.mark.parametrize("text", ["a token of twenty bytes\n\n", " a token of twenty bytes", "token \n", "\n"])
+def test_token_file_with_other_white_space_is_refused(tmp_path: Path, text: str) -> None:
+    import argparse
+
+    from imgclass.cli.serve import read_token
+
+    path = tmp_path / "token"
+    path.write_bytes(text.encode())
+    with pytest.raises(ValueError, match=r"white space|empty"):
+        read_token(argparse.Namespace(token_file=path))
+
+
+def test_send_gives_up_after_retry_for(tmp_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+    import time
+
+    with socket.socket() as placeholder:  # bound, not listening: refuses every connection
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+        started = time.monotonic()
+        status = main(["send", str(folder), "--port", str(port), "--retry-for", "0.5", "--no-progress"])
+        elapsed = time.monotonic() - started
+    assert status == 2 and 0.5 <= elapsed < TIMEOUT
+    assert "retrying in" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_stops_a_server_with_a_classifier_pool_quietly(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group, pool workers included: no tracebacks, a clean stop."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", "imgclass", "serve", "--port", "0", "--out", str(tmp_path / "out"),
+               "--classifier", "byte-length", "--workers", "1"]  # fmt: skip
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        assert proc.stderr is not None
+        for _ in range(5):  # "loading ...", then "listening ..."
+            line = proc.stderr.readline()
+            if "listening" in line or not line:
+                break
+        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        assert match, line
+        with ImageClient("127.0.0.1", int(match.group(1)), timeout=TIMEOUT) as client:
+            assert client.send(make_image(1)).verdict("byte-length").label in ("real", "animated")
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "stopped; 1 images received" in err

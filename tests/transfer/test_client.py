@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from imgclass.transfer import protocol as p
 from imgclass.transfer.client import ImageClient, ServerClosed, image_files
 from imgclass.transfer.server import ImageServer
-from tests.transfer.conftest import TIMEOUT, RawPeer, RetryLog, make_image, sha, stored_files
+from tests.transfer.conftest import TIMEOUT, BlockingClassifier, RetryLog, make_image, sha, stored_files
 
 Serve = Callable[..., ImageServer]
 
@@ -90,7 +91,7 @@ def test_send_many_resumes_where_the_connection_died(
     with ImageClient(*server.address, timeout=TIMEOUT, backoff=0.01, on_retry=log) as client:
         replies = client.send_many(images[:20], progress=False, window=4, on_reply=lambda i, r: seen.append(i))
     assert len(log.errors) == 1
-    assert [r.sha256 for r in replies] == [sha(d) for d in images[:20]]
+    assert [r.digest for r in replies] == [sha(d) for d in images[:20]]
     assert all(r.ok for r in replies) and sorted(seen) == list(range(20))
     assert [r.duplicate for r in replies] == [i == 5 for i in range(20)]
     assert len(stored_files(out_dir)) == 20
@@ -108,17 +109,38 @@ def test_reconnects_after_a_server_restart(serve: Serve, images: list[bytes]) ->
 
 
 def test_busy_server_is_retried(serve: Serve, images: list[bytes]) -> None:
-    server = serve(max_connections=1)
-    hog = RawPeer(server.address)
+    blocker = BlockingClassifier()
+    server = serve(max_connections=1, classifiers={"block": blocker})
+    hog = ImageClient(*server.address, timeout=TIMEOUT, retries=0)
+    hogging = threading.Thread(target=hog.send, args=(images[1],), daemon=True)
+    hogging.start()
+    assert blocker.entered.acquire(timeout=TIMEOUT)  # the only slot is now busy, not idle
 
     def free_the_slot() -> None:
-        hog.sock.close()
+        blocker.release.set()
+        hogging.join(TIMEOUT)
+        hog.close()
         assert server.wait_until(lambda s: s.active_connections == 0, TIMEOUT)
 
     log = RetryLog(free_the_slot)
     with ImageClient(*server.address, timeout=TIMEOUT, backoff=0.01, on_retry=log) as client:
         assert client.send(images[0]).ok
     assert "busy" in str(log.errors[0])
+
+
+def test_retries_stop_at_the_deadline() -> None:
+    log = RetryLog()
+    with socket.socket() as placeholder:  # bound, not listening: refuses connections
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+        client = ImageClient("127.0.0.1", port, timeout=TIMEOUT, retry_for=0.3, backoff=0.01, on_retry=log)
+        started = time.monotonic()
+        with pytest.raises(ConnectionRefusedError):
+            client.send(make_image(1))
+    assert 0.3 <= time.monotonic() - started < TIMEOUT
+    assert len(log.errors) >= 3  # backed off and tried again, more than once
+    assert all(0 < d <= 0.3 for d in log.delays)
+    assert log.delays[1] > log.delays[0] / 2  # the back-off grows (jitter is at most a factor of 2)
 
 
 def test_idle_connection_closed_by_the_server_is_replaced(serve: Serve, images: list[bytes]) -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgclass.transfer.names import MAX_STEM_BYTES, candidate_names, extension_for, safe_stem
+from imgclass.transfer.names import MAX_STEM_BYTES, candidate_names, extension_for, is_windows_device, safe_stem
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,18 @@ from imgclass.transfer.names import MAX_STEM_BYTES, candidate_names, extension_f
         ("evil\u202egnp.exe", "evilgnp"),  # right-to-left override would show "exe.png"
         ("CON.png", "_CON"),
         ("nul", "_nul"),
+        ("CONIN$", "_CONIN$"),
+        ("conout$.txt", "_conout$"),
+        ("COM\u00b9.png", "_COM\u00b9"),
+        ("lpt\u00b2", "_lpt\u00b2"),
+        ("LPT\u00b3.tar.gz", "_LPT\u00b3.tar"),
+        ("com0", "_com0"),
+        ("Aux .png", "_Aux"),
+        ("prn. .x.png", "_prn. .x"),
+        ("nul...", "_nul"),
+        ("COM10.png", "COM10"),
+        ("console.png", "console"),
+        ("CON\u2074.png", "CON\u2074"),  # superscript four is no digit to Windows
         ('a<b>c:d"e|f?g*h.png', "a_b_c_d_e_f_g_h"),
         ("trailing. ", "trailing"),
         ("e\u0301.png", "\u00e9"),  # NFC
@@ -71,3 +83,16 @@ def test_any_name_gives_a_safe_stem(name: str) -> None:
     assert "/" not in stem and "\\" not in stem
     assert not any(unicodedata.category(ch).startswith("C") for ch in stem)
     assert len(stem.encode("utf-8")) <= MAX_STEM_BYTES
+    assert not is_windows_device(stem)
+
+
+@pytest.mark.parametrize(
+    "device",
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{port}{d}" for port in ("COM", "LPT") for d in "0123456789\u00b9\u00b2\u00b3"],
+)
+@pytest.mark.parametrize("form", ["{}", "{}.png", "{}.tar.gz", "{} .png", "{}. .png", "{}  ", "{}..."])
+def test_every_windows_device_form_is_prefixed(device: str, form: str) -> None:
+    for variant in (device, device.lower(), device.title()):
+        stem = safe_stem(form.format(variant))
+        assert stem.startswith("_") and not is_windows_device(stem), (form, variant, stem)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
@@ -20,7 +19,7 @@ def test_request_round_trip() -> None:
     payload = b"\x89PNG pretend"
     frame = p.encode_request("cat.png", payload)
     request, used = p.decode_request(frame + b"next frame")
-    assert request == p.Request("cat.png", payload, hashlib.sha256(payload).digest())
+    assert request == p.Request("cat.png", payload, p.digest(payload))
     assert used == len(frame)
     assert frame[:4] == b"IMGC" and len(p.REQUEST_HEADER.pack(b"IMGC", 1, 0, 0, 0, b"\0" * 32)) == 48
 
@@ -51,7 +50,8 @@ def test_tag_without_a_server_token_is_refused() -> None:
     ("frame", "message", "code"),
     [
         (header(magic=b"GIF8"), "bad magic", "bad-frame"),
-        (header(version=2), "unknown protocol version 2", "bad-frame"),
+        (header(version=3), "unknown version 3", "bad-frame"),
+        (header(version=1), "upgrade the client", "unsupported-version"),
         (header(flags=0x80), "unknown flag bits", "bad-frame"),
         (header(name_len=256), "name of 256 bytes exceeds", "bad-frame"),
         (header(payload_len=-1), "negative payload size -1", "bad-frame"),
@@ -83,7 +83,7 @@ def test_encoder_refuses_what_the_parser_would() -> None:
 
 
 def test_server_frame_round_trip_and_tag() -> None:
-    reply = p.Reply(status="ok", name="a", stored="a.png", sha256="00" * 32, size=3, format="png",
+    reply = p.Reply(status="ok", name="a", stored="a.png", digest="00" * 32, size=3, format="png",
                     width=1, height=2, verdicts=(p.Verdict("c", "animated", 0.9), p.Verdict("d", None, None, "boom")),
                     server_ms=1.5)  # fmt: skip
     frame = p.encode_server_frame(p.KIND_REPLY, reply.to_json(), key=KEY, nonce=NONCE, seq=3)
@@ -100,7 +100,7 @@ def test_hello_round_trip() -> None:
 
 
 def _server_frame(body: bytes, *, kind: int = p.KIND_REPLY, flags: int = 0, reserved: int = 0) -> bytes:
-    return p.SERVER_HEADER.pack(p.MAGIC, p.VERSION, kind, flags, reserved, len(body)) + body
+    return p.SERVER_HEADER.pack(p.MAGIC, p.SERVER_FRAME_VERSION, kind, flags, reserved, len(body)) + body
 
 
 @pytest.mark.parametrize(
@@ -125,10 +125,10 @@ def test_malformed_server_frames(frame: bytes, message: str) -> None:
     ("body", "message"),
     [
         ({"status": "maybe"}, "unknown reply status"),
-        ({"status": "ok", "stored": 1, "sha256": "x", "size": 1}, "stored must be a string"),
-        ({"status": "ok", "stored": "a", "sha256": "x", "size": True}, "size must be an integer"),
-        ({"status": "ok", "stored": "a", "sha256": "x", "size": 1, "verdicts": []}, "must be an object"),
-        ({"status": "ok", "stored": "a", "sha256": "x", "size": 1, "verdicts": {"c": {"label": "cat"}}}, "label"),
+        ({"status": "ok", "stored": 1, "digest": "x", "size": 1}, "stored must be a string"),
+        ({"status": "ok", "stored": "a", "digest": "x", "size": True}, "size must be an integer"),
+        ({"status": "ok", "stored": "a", "digest": "x", "size": 1, "verdicts": []}, "must be an object"),
+        ({"status": "ok", "stored": "a", "digest": "x", "size": 1, "verdicts": {"c": {"label": "cat"}}}, "label"),
         ({"status": "error", "code": 3}, "code must be a string"),
         ({"status": "error", "code": "x", "close": "yes"}, "close"),
     ],
@@ -164,7 +164,7 @@ def test_random_bytes_never_crash_the_request_parser(data: bytes) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=200))
 def test_random_bytes_never_crash_the_server_frame_parser(data: bytes) -> None:
-    for stream in (data, p.MAGIC + bytes([p.VERSION, p.KIND_REPLY]) + data):
+    for stream in (data, p.MAGIC + bytes([p.SERVER_FRAME_VERSION, p.KIND_REPLY]) + data):
         try:
             kind, body, _ = p.decode_server_frame(stream)
             p.Reply.from_json(body) if kind == p.KIND_REPLY else p.Hello.from_json(body)

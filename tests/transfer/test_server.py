@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
+import resource
 import select
+import socket
 import ssl
 import struct
 import time
@@ -17,13 +18,13 @@ import trustme
 
 import imgclass.decode
 from imgclass.transfer import protocol as p
-from imgclass.transfer.client import ImageClient, ServerClosed
+from imgclass.transfer.client import ImageClient
 from imgclass.transfer.server import ImageServer
 from tests.transfer.conftest import (
     TIMEOUT,
+    BlockingClassifier,
     BrokenClassifier,
     RawPeer,
-    RetryLog,
     header,
     make_image,
     sha,
@@ -55,11 +56,11 @@ def test_round_trip_is_bit_exact(serve: Serve, out_dir: Path, ext: str) -> None:
     with client_for(server) as client:
         replies = [client.send(d, name=f"img{i}{ext}") for i, d in enumerate(data)]
     for d, reply in zip(data, replies, strict=True):
-        assert reply.ok and reply.sha256 == sha(d) and reply.size == len(d)
-        assert hashlib.sha256((out_dir / reply.stored).read_bytes()).hexdigest() == sha(d)
+        assert reply.ok and reply.digest == sha(d) and reply.size == len(d)
+        assert p.digest((out_dir / reply.stored).read_bytes()).hex() == sha(d)
         assert reply.verdict("fake").label == "animated" and reply.verdict("fake").score == 0.75
         assert (reply.width, reply.height) == (30, 40)
-    assert [r.sha256 for r in server.received] == [sha(d) for d in data]
+    assert [r.digest for r in server.received] == [sha(d) for d in data]
     assert_clean(out_dir)
 
 
@@ -87,13 +88,13 @@ def test_sixteen_concurrent_clients(serve: Serve, out_dir: Path, images: list[by
         results = list(pool.map(run, range(16)))
 
     for job, replies in zip(jobs, results, strict=True):
-        assert [r.sha256 for r in replies] == [sha(d) for d in job]
+        assert [r.digest for r in replies] == [sha(d) for d in job]
         assert all(r.ok and r.verdict("fake").label == "animated" for r in replies)
     on_disk = {sha((out_dir / name).read_bytes()): name for name in stored_files(out_dir)}
     assert len(on_disk) == len(stored_files(out_dir)) == len(images)  # each content exactly once
     assert set(on_disk) == {sha(d) for d in images}
     for replies in results:
-        assert all(on_disk[r.sha256] == r.stored for r in replies)
+        assert all(on_disk[r.digest] == r.stored for r in replies)
     assert sum(r.duplicate for replies in results for r in replies) == 400 - len(images)
     assert_clean(out_dir)
 
@@ -171,7 +172,7 @@ MALFORMED = {
     "negative size": (header(payload_len=-5), "bad-frame"),
     "oversized": (header(payload_len=2**62), "too-large"),
     "bad utf-8": (header(name_len=2) + b"\xc3\x28", "bad-frame"),
-    "tag without token": (p.encode_request("a.png", b"x", key=b"k" * 16), "bad-frame"),
+    "tag without token": (p.encode_request("a.png", b"x", key=b"k" * 32), "bad-frame"),
     "http request": (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + b"\0" * 30, "bad-frame"),
     "truncated header": (header()[:20], "bad-frame"),
     "truncated name": (header(name_len=10) + b"abc", "bad-frame"),
@@ -262,16 +263,79 @@ def test_payload_limit(serve: Serve, out_dir: Path) -> None:
 # --------------------------------------------------------------------------- hostile and slow clients
 
 
-def test_connection_limit(serve: Serve, out_dir: Path, images: list[bytes]) -> None:
+def test_a_full_server_evicts_its_longest_idle_connection(serve: Serve, images: list[bytes]) -> None:
     server = serve(max_connections=2)
-    with RawPeer(server.address), RawPeer(server.address):
-        with RawPeer(server.address, read_hello=False) as third:
-            [reply] = third.read_until_closed()
+    with RawPeer(server.address) as oldest, RawPeer(server.address) as newer:
+        with client_for(server) as client:  # a third connection: the oldest idle one makes room
+            assert client.send(images[0]).ok
+        [reply] = oldest.read_until_closed()
+        assert reply.code == "evicted" and reply.close and reply.retryable
+        newer.send(_good_frame(images[1]))
+        assert newer.read_reply().ok  # untouched
+    assert "evicted" in [r.code for r in server.rejected]
+
+
+def test_busy_only_when_every_connection_is_being_served(serve: Serve, images: list[bytes]) -> None:
+    blocker = BlockingClassifier()
+    server = serve(max_connections=1, classifiers={"block": blocker})
+    with RawPeer(server.address) as working:
+        working.send(_good_frame(images[0]))
+        assert blocker.entered.acquire(timeout=TIMEOUT)
+        with RawPeer(server.address, read_hello=False) as newcomer:
+            [reply] = newcomer.read_until_closed()
         assert reply.code == "busy" and reply.close
-        assert server.rejected[-1].code == "busy"
-    assert server.wait_until(lambda s: s.active_connections == 0, TIMEOUT)
-    with client_for(server) as client:
-        assert client.send(images[0]).ok
+        blocker.release.set()
+        assert working.read_reply().ok  # the connection being served was not touched
+    assert server.rejected[-1].code == "busy"
+
+
+def test_one_address_holds_at_most_its_share(serve: Serve, images: list[bytes]) -> None:
+    server = serve(max_connections=10, max_per_address=2, limit_loopback=True)
+    with RawPeer(server.address) as first, RawPeer(server.address) as second:
+        with RawPeer(server.address) as third:  # over the address's share: its own oldest goes
+            [reply] = first.read_until_closed()
+            assert reply.code == "evicted"
+            assert server.wait_until(lambda s: s.active_connections == 2, TIMEOUT)
+            third.send(_good_frame(images[0]))
+            assert third.read_reply().ok
+        second.send(_good_frame(images[1]))
+        assert second.read_reply().ok
+
+
+def test_first_frame_has_a_tight_deadline(serve: Serve) -> None:
+    server = serve(handshake_timeout=0.3, idle_timeout=TIMEOUT)
+    with RawPeer(server.address) as stalled:
+        assert stalled.hello is not None and stalled.hello.handshake_timeout == 0.3
+        stalled.send(header()[:10])  # a frame begins, never completes
+        started = time.monotonic()
+        [reply] = stalled.read_until_closed()
+    assert reply.code == "timeout" and "first frame" in (reply.message or "")
+    assert time.monotonic() - started < TIMEOUT
+
+
+def test_two_hundred_stalled_connections_cannot_lock_a_client_out(
+    serve: Serve, out_dir: Path, images: list[bytes]
+) -> None:
+    """The issue's attack: connections that connect and send nothing. 200 of them, against 32 slots."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 600:
+        pytest.skip(f"needs about 450 file descriptors, the limit is {soft}")
+    server = serve(max_connections=32, handshake_timeout=TIMEOUT)
+    stalled = []
+    try:
+        for _ in range(200):
+            stalled.append(socket.create_connection(server.address, timeout=TIMEOUT))
+        assert server.wait_until(lambda s: s.active_connections <= 32, TIMEOUT)
+        started = time.monotonic()
+        with ImageClient(*server.address, timeout=TIMEOUT, backoff=0.01) as client:
+            reply = client.send(images[0])
+        elapsed = time.monotonic() - started
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert reply.ok and reply.verdict("fake").label == "animated"
+    assert elapsed < 2.0, f"the real client waited {elapsed:.2f} s"
+    assert sum(r.code == "evicted" for r in server.rejected) >= 200 - 32
 
 
 def test_idle_client_is_dropped(serve: Serve) -> None:
@@ -378,7 +442,7 @@ def test_frames_cannot_be_replayed(serve: Serve, out_dir: Path, images: list[byt
     server = serve(token=TOKEN)
     with RawPeer(server.address) as first:
         assert first.hello is not None
-        frame = p.encode_request("a.png", images[0], key=TOKEN.encode(), nonce=first.hello.nonce, seq=0)
+        frame = p.encode_request("a.png", images[0], key=p.derive_key(TOKEN), nonce=first.hello.nonce, seq=0)
         first.send(frame)
         assert first.read_reply().ok
         first.send(frame)  # the same frame again on the same connection: wrong sequence number
@@ -409,34 +473,31 @@ def test_tls_round_trip(serve: Serve, out_dir: Path, tls: tuple[ssl.SSLContext, 
 
 
 def test_tls_refuses_untrusted_and_plain_peers(serve: Serve, tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
-    server = serve(ssl_context=tls[0], read_timeout=0.5)
+    server = serve(ssl_context=tls[0], handshake_timeout=0.5)
     with pytest.raises(ssl.SSLCertVerificationError):
         client_for(server, ssl_context=ssl.create_default_context()).send(make_image(1))
-    with pytest.raises((p.ProtocolError, ConnectionError, TimeoutError)):
-        ImageClient(*server.address, timeout=2.0, retries=0).send(make_image(1))
-    with RawPeer(server.address, read_hello=False) as silent:  # never starts the handshake
-        assert silent.read_frame() is None
+    # A plain client waits for our HELLO in silence: it is told, in plain text, to use TLS.
+    with pytest.raises(p.ProtocolError, match="TLS only") as info:
+        ImageClient(*server.address, timeout=TIMEOUT, retries=0).send(make_image(1))
+    assert info.value.code == "tls-required"
+    with RawPeer(server.address, read_hello=False) as plain:  # one that speaks first is told at once
+        plain.send(_good_frame(make_image(2)))
+        [reply] = plain.read_until_closed()
+    assert reply.code == "tls-required"
     with client_for(server, ssl_context=tls[1]) as client:
         assert client.send(make_image(1)).ok
 
 
-def test_tls_server_at_its_limit_closes_and_the_client_retries(
+def test_tls_server_at_its_limit_evicts_an_idle_client(
     serve: Serve, tls: tuple[ssl.SSLContext, ssl.SSLContext]
 ) -> None:
     server = serve(ssl_context=tls[0], max_connections=1)
     hog = client_for(server, ssl_context=tls[1])
-    assert hog.hello  # holds the only slot
-
-    def free_the_slot() -> None:
-        hog.close()
-        assert server.wait_until(lambda s: s.active_connections == 0, TIMEOUT)
-
-    log = RetryLog(free_the_slot)
-    with ImageClient(*server.address, timeout=TIMEOUT, ssl_context=tls[1], backoff=0.01, on_retry=log) as client:
+    assert hog.hello  # holds the only slot, idle
+    with client_for(server, ssl_context=tls[1]) as client:
         assert client.send(make_image(1)).ok
-    # Closed with our ClientHello unread, the kernel may send a reset instead of an orderly close.
-    assert len(log.errors) == 1 and isinstance(log.errors[0], (ServerClosed, ConnectionResetError))
-    assert server.rejected[0].code == "busy"
+    assert server.wait_until(lambda s: "evicted" in [r.code for r in s.rejected], TIMEOUT)
+    hog.close()
 
 
 # --------------------------------------------------------------------------- fuzzing the live server
