@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 #: The accurate default of the CLI, the server, bulk and the notebooks.
 DEFAULT_CLASSIFIER: Final = "combined"
 #: The fast choice: hand-made features on a reduced decode, about the cost of decoding.
-FAST_CLASSIFIER: Final = "fast" if "fast" in REGISTRY else "combined"
+FAST_CLASSIFIER: Final = "fast"
 #: Files larger than this are refused before they are read or decoded (no photograph comes near it).
 DEFAULT_MAX_BYTES: Final = 256 * 1024 * 1024
 #: P(animated) above this is called animated.
