@@ -34,6 +34,7 @@ from imgclass.classifiers import REGISTRY, make_classifier
 from imgclass.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, checked_header
 from imgclass.headers import ImageHeader
 from imgclass.labels import LABEL_NAMES
+from imgclass.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -59,16 +60,6 @@ class Limits:
     def __post_init__(self) -> None:
         if self.max_pixels < 1 or self.max_bytes < 1:
             raise ValueError(f"max_pixels and max_bytes must be positive, got {self.max_pixels}, {self.max_bytes}")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One classifier's answer: a ``label`` (``"real"``/``"animated"``) and ``score`` = P(animated), or an error."""
-
-    classifier: str
-    label: str | None
-    score: float | None
-    error: str | None = None
 
 
 @dataclass(frozen=True)

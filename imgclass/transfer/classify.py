@@ -111,7 +111,7 @@ def classify(data: bytes, classifiers: Mapping[str, ReadyClassifier], max_pixels
         return ("error", "out-of-memory", "the server ran out of memory classifying the image; try again")
     except ImageDecodeError as exc:
         return ("error", "not-an-image", f"payload does not decode: {exc}")
-    return ("ok", tuple(Verdict(v.classifier, v.label, v.score, v.error) for v in result.verdicts))
+    return ("ok", result.verdicts)
 
 
 _WORKER_CLASSIFIERS: dict[str, ReadyClassifier] = {}

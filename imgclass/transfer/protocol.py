@@ -28,6 +28,8 @@ from typing import Any, Final
 
 import blake3
 
+from imgclass.verdict import Verdict as Verdict  # re-exported: replies carry verdicts
+
 MAGIC: Final = b"IMGC"
 #: The protocol version: the version byte of every REQUEST and the HELLO's ``"protocol"``.
 VERSION: Final = 2
@@ -421,21 +423,6 @@ class Hello:
             max_name=_int(body.get("max_name", MAX_NAME_BYTES), "max_name"),
             handshake_timeout=_float(body.get("handshake_timeout", 0.0), "handshake_timeout"),
         )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One classifier's answer: ``label`` is ``"real"`` or ``"animated"``, ``score`` is P(animated)."""
-
-    classifier: str
-    label: str | None
-    score: float | None
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        if self.error is not None:
-            return {"error": self.error}
-        return {"label": self.label, "score": self.score}
 
 
 @dataclass(frozen=True)
