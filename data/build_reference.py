@@ -190,8 +190,8 @@ def extract_deb(deb: Path, package: str, version: str, cache: Path) -> Path:
     return root
 
 
-def read_rcc(path: Path, wanted: set[str]) -> dict[str, bytes]:
-    """The ``wanted`` files of a Qt resource bundle (same logic as shared/tools/unrcc.py, in memory)."""
+def read_rcc(path: Path, wanted: set[str] | None) -> dict[str, bytes]:
+    """The ``wanted`` files (``None``: all) of a Qt resource bundle (the logic of shared/tools/unrcc.py, in memory)."""
     blob = path.read_bytes()
     if blob[:4] != b"qres":
         raise SystemExit(f"{path} is not a Qt resource bundle")
@@ -214,7 +214,7 @@ def read_rcc(path: Path, wanted: set[str]) -> dict[str, bytes]:
             for child in range(first, first + count):
                 walk(child, full)
             return
-        if full not in wanted:
+        if wanted is not None and full not in wanted:
             return
         (data_offset,) = struct.unpack(">I", blob[o + 10 : o + 14])
         d = data + data_offset

@@ -206,7 +206,7 @@ class Cache:
             from build_reference import read_rcc
 
             for rcc in sorted((tree / "usr/share/gcompris-qt/rcc").glob("*.rcc")):
-                for inner, payload in read_rcc_all(rcc, read_rcc).items():
+                for inner, payload in read_rcc(rcc, None).items():
                     target = folder / inner
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(payload)
@@ -256,40 +256,6 @@ class Cache:
         if entry.inside.startswith("rcc:"):
             return self.gcompris() / entry.inside.removeprefix("rcc:")
         return self.deb(entry.package) / entry.inside.lstrip("/")
-
-
-def read_rcc_all(rcc: Path, read_rcc: Callable[[Path, set[str]], dict[str, bytes]]) -> dict[str, bytes]:
-    """Every file of a bundle: list its names first, then read them with the v1 reader."""
-    names = set(_rcc_names(rcc.read_bytes()))
-    return read_rcc(rcc, names)
-
-
-def _rcc_names(blob: bytes) -> list[str]:
-    import struct
-
-    version, tree, _data, names = struct.unpack(">IIII", blob[4:20])
-    node_size = 22 if version >= 2 else 14
-    found: list[str] = []
-
-    def name_at(offset: int) -> str:
-        o = names + offset
-        (length,) = struct.unpack(">H", blob[o : o + 2])
-        return blob[o + 6 : o + 6 + 2 * length].decode("utf-16-be")
-
-    def walk(index: int, prefix: str) -> None:
-        o = tree + index * node_size
-        name_offset, flags = struct.unpack(">IH", blob[o : o + 6])
-        name = name_at(name_offset) if index else ""
-        full = f"{prefix}/{name}" if prefix else name
-        if flags & 2:
-            count, first = struct.unpack(">II", blob[o + 6 : o + 14])
-            for child in range(first, first + count):
-                walk(child, full)
-        else:
-            found.append(full)
-
-    walk(0, "")
-    return found
 
 
 # --- sources ---------------------------------------------------------------------------------------
