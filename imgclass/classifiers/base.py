@@ -48,6 +48,9 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     #: Names of the columns :meth:`image_features` returns.
     feature_names: tuple[str, ...] = ()
+    #: Whether :meth:`image_features` decodes every image's pixels (a failed decode raises
+    #: ``ImageDecodeError``), so that scoring an image also proves it decodes.
+    decodes_pixels: bool = False
 
     def image_features(self, data: bytes) -> Sequence[float]:
         """The feature vector of one encoded image."""

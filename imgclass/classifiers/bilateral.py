@@ -27,6 +27,7 @@ class BilateralClassifier(ImageClassifier):
     """
 
     feature_names = ("histogram_distance",)
+    decodes_pixels = True
 
     def __init__(
         self,

@@ -36,6 +36,7 @@ class ColourCountClassifier(ImageClassifier):
     """
 
     feature_names = ("top_colour_share",)
+    decodes_pixels = True
 
     def __init__(
         self,

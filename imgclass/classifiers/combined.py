@@ -58,6 +58,7 @@ class CombinedClassifier(ImageClassifier):
     """
 
     feature_names = COMBINED_FEATURES
+    decodes_pixels = True
 
     def __init__(
         self,

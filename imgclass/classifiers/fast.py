@@ -93,6 +93,7 @@ class FastClassifier(ImageClassifier):
     """
 
     feature_names = FAST_FEATURES
+    decodes_pixels = True
 
     def __init__(
         self,

@@ -72,17 +72,10 @@ def resolve_classifiers(spec: ClassifierSpec) -> dict[str, ReadyClassifier]:
 def decodes_pixels(classifier: ReadyClassifier) -> bool:
     """Whether ``classifier`` decodes every image it scores, so that its decode proves the image decodes.
 
-    Known only for the registry's pixel classifiers; for anything else we do not assume it (the server
-    then runs its own reduced check, which is safe, only slower).
+    Only what says so (``decodes_pixels`` on the registry's pixel classifiers) is trusted; for anything
+    else the server runs its own reduced check, which is safe, only slower.
     """
-    from imgclass.classifiers.bilateral import BilateralClassifier
-    from imgclass.classifiers.colour_count import ColourCountClassifier
-    from imgclass.classifiers.combined import CombinedClassifier
-    from imgclass.classifiers.fast import FastClassifier
-
-    return isinstance(
-        classifier.estimator, (BilateralClassifier, ColourCountClassifier, CombinedClassifier, FastClassifier)
-    )
+    return getattr(classifier.estimator, "decodes_pixels", False) is True
 
 
 def check_decodes(data: bytes | memoryview, fmt: str) -> None:
