@@ -65,5 +65,4 @@ def test_manual_bar_and_disable_refused() -> None:
 def test_the_package_draws_bars_only_through_progress() -> None:
     direct = re.compile(r"^\s*(from tqdm|import tqdm)", re.MULTILINE)
     users = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "imgclass").rglob("*.py") if direct.search(p.read_text()))
-    # transfer/client.py belongs to the transfer rework (issue 12), which moves it to imgclass.progress.
-    assert set(users) <= {"imgclass/progress.py", "imgclass/transfer/client.py"}, users
+    assert set(users) <= {"imgclass/progress.py"}, users

@@ -250,13 +250,13 @@ class ImageClient:
         gets a local ``too-large`` reply without being sent. ``on_reply(index, reply)`` is called once
         per item as its reply arrives (from the calling thread, or the sender's for local replies).
         """
-        from tqdm.auto import tqdm
+        from imgclass.progress import progress as progress_bar
 
         if window < 1:
             raise ValueError("window must be at least 1")
         items: list[Source] = list(image_files(sources)) if isinstance(sources, (str, os.PathLike)) else list(sources)
         replies: list[Reply | None] = [None] * len(items)
-        with tqdm(total=len(items), disable=not progress, unit="img", desc="sending") as bar:
+        with progress_bar(total=len(items), enabled=progress, unit="img", desc="sending") as bar:
 
             def done(i: int, reply: Reply) -> None:
                 replies[i] = reply
