@@ -21,7 +21,8 @@ scored alone (balanced accuracy where it has both classes, accuracy where it has
 Variants, all on features computed once per image (one decode for the hand-made and embedding blocks):
 
 * ``fast``: today's hand-made features, calibrated gradient boosting (`FastClassifier`'s model);
-* ``embedding``: the 1280-d MobileNetV2 embedding alone, calibrated logistic regression;
+* ``embedding``: the network block alone (the 256-d hidden layer of the MobileNetV2's head),
+  class-balanced calibrated logistic regression;
 * ``combined``: both blocks, :class:`~imgclass.classifiers.fusion.FusionModel` (the shipped default);
 * ``cascade``: ``fast`` decides where its probability is below 0.1 or above 0.9, ``combined`` elsewhere;
 * ``byte-stream``: header and compressed-stream statistics, refitted on the data's own encodings.

@@ -30,6 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from imgclass.classifiers.balance import ClassBalanced
 from imgclass.classifiers.base import FloatArray, ImageClassifier, check_images
 from imgclass.features.byte_stream import FEATURE_NAMES, byte_stream_features
 from imgclass.parsers.container import FORMATS
@@ -55,6 +56,9 @@ class ByteStreamClassifier(ImageClassifier):
         Inverse regularisation of the logistic regression (``model="logistic"``).
     random_state : int
         Seed of the boosting's feature binning subsample.
+    balanced : bool
+        Weigh the two classes equally in training (:mod:`imgclass.classifiers.balance`), so the
+        training set's class ratio is not the prior of every close call.
     """
 
     feature_names = FEATURE_NAMES
@@ -68,6 +72,7 @@ class ByteStreamClassifier(ImageClassifier):
         min_samples_leaf: int = 20,
         C: float = 1.0,
         random_state: int = 0,
+        balanced: bool = True,
     ) -> None:
         self.model = model
         self.max_iter = max_iter
@@ -76,6 +81,7 @@ class ByteStreamClassifier(ImageClassifier):
         self.min_samples_leaf = min_samples_leaf
         self.C = C
         self.random_state = random_state
+        self.balanced = balanced
 
     def image_features(self, data: bytes) -> Sequence[float]:
         return tuple(byte_stream_features([data])[0])
@@ -123,7 +129,7 @@ class ByteStreamClassifier(ImageClassifier):
 
     def make_model(self) -> Any:
         if self.model == "hgb":
-            return HistGradientBoostingClassifier(
+            boosting = HistGradientBoostingClassifier(
                 max_iter=self.max_iter,
                 learning_rate=self.learning_rate,
                 max_leaf_nodes=self.max_leaf_nodes,
@@ -131,8 +137,10 @@ class ByteStreamClassifier(ImageClassifier):
                 early_stopping=False,
                 random_state=self.random_state,
             )
+            return ClassBalanced(boosting) if self.balanced else boosting
         if self.model == "logistic":
-            return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=5000))
+            weight = "balanced" if self.balanced else None
+            return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=5000, class_weight=weight))
         raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
 
 

@@ -24,6 +24,7 @@ import cv2
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from imgclass.classifiers.balance import ClassBalanced
 from imgclass.classifiers.base import ImageClassifier
 from imgclass.decode import BGRImage
 from imgclass.features.colour_stats import PALETTE_FEATURES, histogram_peakiness, palette_stats
@@ -90,6 +91,10 @@ class FastClassifier(ImageClassifier):
         prediction time, the same accuracy within one image on the reference set).
     random_state : int
         Seed of the boosting.
+    balanced : bool
+        Weigh the two classes equally, in the boosting and its calibration alike, so that
+        ``predict_proba`` assumes equal priors (:mod:`imgclass.classifiers.balance`); False: every image
+        weighs the same and the training set's class ratio is the prior.
     """
 
     feature_names = FAST_FEATURES
@@ -109,6 +114,7 @@ class FastClassifier(ImageClassifier):
         calibration_folds: int = 5,
         ensemble: bool = False,
         random_state: int = 0,
+        balanced: bool = True,
     ) -> None:
         self.side = side
         self.colour_side = colour_side
@@ -122,6 +128,7 @@ class FastClassifier(ImageClassifier):
         self.calibration_folds = calibration_folds
         self.ensemble = ensemble
         self.random_state = random_state
+        self.balanced = balanced
 
     def image_features(self, data: bytes) -> Sequence[float]:
         return fast_features(data, side=self.side, colour_side=self.colour_side)
@@ -141,6 +148,7 @@ class FastClassifier(ImageClassifier):
             early_stopping=False,
             random_state=self.random_state,
         )
-        return CalibratedClassifierCV(
+        calibrated = CalibratedClassifierCV(
             boosting, method=self.calibration, cv=int(self.calibration_folds), ensemble=bool(self.ensemble)
         )
+        return ClassBalanced(calibrated) if self.balanced else calibrated

@@ -5,8 +5,9 @@ whose content group does not appear in that domain (an image and its derived cop
 view, never sit on both sides). Features are computed once (:class:`~imgclass.classifiers.combined.
 CombinedClassifier`'s single decode gives both blocks), so only the models are refitted per fold.
 
-Variants: ``fast`` (hand-made features, calibrated gradient boosting), ``embedding`` (the 1280-d
-MobileNetV2 embedding, calibrated logistic regression), ``combined`` (both, the shipped fusion).
+Variants: ``fast`` (hand-made features, calibrated gradient boosting), ``embedding`` (the network
+block of ``combined`` alone: the 256 activations of the hidden layer of the MobileNetV2's head, a
+class-balanced calibrated logistic regression), ``combined`` (both, the shipped fusion).
 """
 
 from __future__ import annotations

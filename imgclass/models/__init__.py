@@ -55,6 +55,7 @@ TRUSTED_TYPES: Final[frozenset[str]] = frozenset(
         "builtins.list",
         "builtins.str",
         "builtins.tuple",
+        "imgclass.classifiers.balance.ClassBalanced",
         "imgclass.classifiers.fusion.FusionModel",
         "imgclass.classifiers.threshold.ThresholdClassifier",
         "numpy.dtype",

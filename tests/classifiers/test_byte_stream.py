@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from imgclass.classifiers import REGISTRY, make_classifier
 from imgclass.classifiers import byte_stream as module
+from imgclass.classifiers.balance import ClassBalanced
 from imgclass.classifiers.byte_stream import ByteStreamClassifier
 from imgclass.features.byte_stream import FEATURE_NAMES
 
@@ -57,8 +58,11 @@ def test_batched_features_equal_per_image_features(
 def test_parameters_are_checked_and_cloneable() -> None:
     clf = ByteStreamClassifier(max_iter=7, C=0.5)
     assert clone(clf).get_params()["max_iter"] == 7
-    assert isinstance(clf.make_model(), HistGradientBoostingClassifier)
-    assert isinstance(ByteStreamClassifier(model="logistic").make_model(), Pipeline)
+    model = clf.make_model()
+    assert isinstance(model, ClassBalanced) and isinstance(model.estimator, HistGradientBoostingClassifier)
+    assert isinstance(ByteStreamClassifier(balanced=False).make_model(), HistGradientBoostingClassifier)
+    logistic = ByteStreamClassifier(model="logistic").make_model()
+    assert isinstance(logistic, Pipeline) and logistic[-1].class_weight == "balanced"
     with pytest.raises(ValueError, match="model must be one of"):
         ByteStreamClassifier(model="svm").make_model()
 

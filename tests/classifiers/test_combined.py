@@ -9,21 +9,59 @@ from imgclass.classifiers import make_classifier
 from imgclass.classifiers.combined import COMBINED_FEATURES, CombinedClassifier
 from imgclass.classifiers.fast import FAST_FEATURES, fast_features
 from imgclass.classifiers.fusion import FusionModel
-from imgclass.features.embedding import EMBEDDING_SIZE
+from imgclass.features.embedding import HIDDEN_SIZE
 from imgclass.models import load_model, save_model
 
 SMALL = {"calibration_folds": 3}
 
 
-@parametrize_with_checks([FusionModel(), FusionModel(n_hand=1, hand_weight=5.0, calibration_folds=0)])
+def _expected_failures(estimator: FusionModel) -> dict[str, str]:
+    if estimator.calibration_folds:
+        # Calibration folds split k repeated rows differently from one row of weight k.
+        return {"check_sample_weight_equivalence_on_dense_data": "cross-validated calibration folds"}
+    return {}
+
+
+@parametrize_with_checks(
+    [FusionModel(), FusionModel(n_hand=1, hand_weight=5.0, calibration_folds=0, class_weight=None)],
+    expected_failed_checks=_expected_failures,
+)
 def test_fusion_model_is_a_scikit_learn_estimator(estimator, check) -> None:  # type: ignore[no-untyped-def]
     check(estimator)
 
 
-def test_one_decode_gives_the_fast_features_and_the_embedding(tiny_set: tuple[list[bytes], np.ndarray]) -> None:
+@pytest.mark.parametrize("calibration_folds", [0, 3])
+def test_balanced_classes_give_equal_priors_whatever_the_training_ratio(calibration_folds: int) -> None:
+    # Features that say nothing about the class: the probability is then the prior the model assumes.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 4))
+    y = np.r_[np.zeros(300, int), np.ones(100, int)]
+    balanced = FusionModel(calibration_folds=calibration_folds).fit(X, y)
+    assert balanced.predict_proba(X)[:, 1].mean() == pytest.approx(0.5, abs=0.05)
+    as_trained = FusionModel(calibration_folds=calibration_folds, class_weight=None).fit(X, y)
+    assert as_trained.predict_proba(X)[:, 1].mean() == pytest.approx(0.25, abs=0.05)
+    # Weights given by the caller are kept within each class: here they make the ratio 1:1 already.
+    weights = np.where(y == 0, 1.0, 3.0)
+    weighted = FusionModel(calibration_folds=calibration_folds, class_weight=None).fit(X, y, sample_weight=weights)
+    assert weighted.predict_proba(X)[:, 1].mean() == pytest.approx(0.5, abs=0.05)
+
+
+def test_bad_class_weight_or_sample_weight_is_refused() -> None:
+    X, y = np.random.default_rng(1).normal(size=(20, 3)), np.r_[np.zeros(10, int), np.ones(10, int)]
+    with pytest.raises(ValueError, match="class_weight"):
+        FusionModel(class_weight="auto").fit(X, y)
+    with pytest.raises(ValueError, match="shape"):
+        FusionModel().fit(X, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="non-negative"):
+        FusionModel().fit(X, y, sample_weight=-np.ones(20))
+    with pytest.raises(ValueError, match="every class"):
+        FusionModel().fit(X, y, sample_weight=np.r_[np.ones(10), np.zeros(10)])
+
+
+def test_one_decode_gives_the_fast_features_and_the_network_block(tiny_set: tuple[list[bytes], np.ndarray]) -> None:
     images, _ = tiny_set
     features = CombinedClassifier(batch_size=3).extract_features(images[:5])
-    assert features.shape == (5, len(FAST_FEATURES) + EMBEDDING_SIZE) == (5, len(COMBINED_FEATURES))
+    assert features.shape == (5, len(FAST_FEATURES) + HIDDEN_SIZE) == (5, len(COMBINED_FEATURES))
     assert np.isfinite(features).all()
     # The hand-made block is exactly what `fast` computes: the same working image feeds both blocks.
     assert np.allclose(features[:, : len(FAST_FEATURES)], [fast_features(x) for x in images[:5]])

@@ -3,6 +3,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 
+from imgclass.classifiers.balance import ClassBalanced
 from imgclass.classifiers.fast import FAST_FEATURES, FastClassifier, fast_features
 
 FAST = {"max_iter": 20, "min_samples_leaf": 2, "calibration_folds": 3}
@@ -35,7 +36,9 @@ def test_separates_drawings_from_photos_with_calibrated_probabilities(
 ) -> None:
     images, labels = tiny_set
     clf = FastClassifier(**FAST).fit(images[:16], labels[:16])
-    assert isinstance(clf.model_, CalibratedClassifierCV)
+    # Equal priors by default: the calibrated boosting inside a class-balancing wrapper.
+    assert isinstance(clf.model_, ClassBalanced) and isinstance(clf.model_.estimator_, CalibratedClassifierCV)
+    assert isinstance(FastClassifier(balanced=False).make_model(), CalibratedClassifierCV)
     assert clf.predict(images[16:]).tolist() == labels[16:].tolist()
     proba = clf.predict_proba(images[16:])
     assert proba.shape == (8, 2) and np.allclose(proba.sum(axis=1), 1.0)
@@ -46,7 +49,7 @@ def test_separates_drawings_from_photos_with_calibrated_probabilities(
 def test_parameters_are_checked_and_cloneable() -> None:
     clf = FastClassifier(max_iter=7, calibration="isotonic")
     assert clone(clf).get_params()["max_iter"] == 7
-    assert clf.make_model().method == "isotonic"
+    assert clf.make_model().estimator.method == "isotonic"
     with pytest.raises(ValueError, match="calibration must be"):
         FastClassifier(calibration="platt").make_model()
     with pytest.raises(ValueError, match="calibration_folds"):

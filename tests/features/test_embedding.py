@@ -11,9 +11,12 @@ from imgclass.features.embedding import (
     EMBEDDING_MODEL,
     EMBEDDING_SHA256,
     EMBEDDING_SIZE,
+    HIDDEN_SIZE,
     embed,
     embed_with_probabilities,
+    hidden,
     network_input,
+    network_outputs,
 )
 from tests.conftest import draw_cartoon, noisy_photo
 
@@ -36,6 +39,24 @@ def test_golden_values_on_a_bundled_photo() -> None:
     assert int(embedding.argmax()) == 538
     assert float(embedding[0, 3]) == pytest.approx(0.061768, rel=1e-3)
     assert int(probabilities.argmax()) == 2 and probabilities[0, 2] > 0.99  # nsfwjs' "Neutral"
+    # The head's first hidden layer, which `combined` reads (checked against nsfwjs in node: 4e-6).
+    layer = hidden([image], side=224)
+    assert layer.shape == (1, HIDDEN_SIZE) and layer.dtype == np.float32
+    assert float(layer.sum()) == pytest.approx(64.3706, rel=1e-3)
+    assert int(layer.argmax()) == 117 and float(layer[0, 117]) == pytest.approx(1.86875, rel=1e-3)
+    assert int((layer > 0).sum()) == 87  # a ReLU: the rest are exactly zero
+    assert (layer >= 0).all()
+
+
+def test_one_forward_pass_gives_every_output_in_step() -> None:
+    images = [noisy_photo(1), draw_cartoon(2), noisy_photo(3)]
+    outputs = network_outputs(images, side=96, batch_size=2)
+    assert outputs.embedding.shape == (3, EMBEDDING_SIZE) and outputs.hidden.shape == (3, HIDDEN_SIZE)
+    assert np.allclose(outputs.embedding, embed(images, side=96), atol=1e-5)
+    assert np.allclose(outputs.hidden, hidden(images, side=96), atol=1e-5)
+    assert np.allclose(outputs.probabilities.sum(axis=1), 1.0, atol=1e-5)
+    # The hidden layer is a function of the embedding: a drawing and a photo differ in both.
+    assert not np.allclose(outputs.hidden[0], outputs.hidden[1], atol=1e-2)
 
 
 def test_network_input_is_rgb_in_unit_range_and_square() -> None:
