@@ -401,8 +401,8 @@ def run_cv2(path: Path, images: np.ndarray) -> dict[str, np.ndarray]:
 
     net = cv2.dnn.readNetFromONNX(str(path))
     net.setInput(np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32))
-    embedding, probabilities, hidden = net.forward(["embedding", "probabilities", "hidden"])
-    return {"embedding": np.asarray(embedding), "probabilities": np.asarray(probabilities), "hidden": np.asarray(hidden)}
+    names = ["embedding", "probabilities", "hidden"]
+    return {name: np.asarray(value) for name, value in zip(names, net.forward(names), strict=True)}
 
 
 _NODE_CHECK = r"""
