@@ -3,7 +3,7 @@
 A training set's ratio of animated to real images (1.4 to 1 in reference set v2, 1 to 1 in the bundled
 set) says nothing about the collection a model will be used on, and a model that learns it carries it
 into every unsure verdict: on domains it never saw, that ratio decided the close calls. Leaving one
-domain of v2 out at a time, weighing the classes equally lifted `fast` from 0.827 to 0.867 and the
+domain of v2 out at a time, weighing the classes equally lifted `fast` from 0.827 to 0.866 and the
 fusion of `combined` from 0.875 to 0.901 (balanced accuracy; ``docs/domain-shift/``). With the
 weights in the calibration too, ``predict_proba`` is the probability under equal priors.
 """

@@ -2,17 +2,14 @@
 
 The two blocks differ in size (30 hand-made numbers against 256 activations of the network's hidden
 layer), so a plain standardised concatenation lets the network drown the hand-made block under one L2
-penalty. Each
-column is standardised, then the hand-made columns are multiplied by ``hand_weight``: with one shared
-penalty that is the same as penalising them ``hand_weight**2`` times less, a prior that says "trust the
-few designed features as much as the many generic ones". A sigmoid calibration on out-of-fold scores
-(``CalibratedClassifierCV``) makes ``predict_proba`` a probability.
+penalty. Each column is standardised, then the hand-made columns are multiplied by ``hand_weight``: with
+one shared penalty that is the same as penalising them ``hand_weight**2`` times less, a prior that says
+"trust the few designed features as much as the many generic ones". A sigmoid calibration on out-of-fold
+scores (``CalibratedClassifierCV``) makes ``predict_proba`` a probability.
 
 ``class_weight="balanced"`` (the default) weighs each class by the inverse of its count, in the
-regression and in the calibration alike, so ``predict_proba`` is the probability under **equal priors**:
-the training set's ratio of animated to real images (1.4 to 1 in reference set v2) says nothing about a
-user's collection, and carrying it over cost 3.8 points of balanced accuracy on domains the model never
-saw (``docs/domain-shift/``).
+regression and in the calibration alike, so ``predict_proba`` is the probability under **equal priors**
+(:mod:`imgclass.classifiers.balance` says why).
 """
 
 from __future__ import annotations
