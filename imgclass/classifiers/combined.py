@@ -61,6 +61,9 @@ class CombinedClassifier(ImageClassifier):
         Seed of the augmentations.
     batch_size : int
         Images per forward pass of the network.
+    balanced : bool
+        Weigh the two classes equally (``FusionModel(class_weight="balanced")``), so that
+        ``predict_proba`` assumes equal priors (:mod:`imgclass.classifiers.balance`).
     """
 
     feature_names = COMBINED_FEATURES
@@ -77,6 +80,7 @@ class CombinedClassifier(ImageClassifier):
         augment: int = 0,
         augment_seed: int = 0,
         batch_size: int = BATCH_SIZE,
+        balanced: bool = True,
     ) -> None:
         self.side = side
         self.colour_side = colour_side
@@ -87,6 +91,7 @@ class CombinedClassifier(ImageClassifier):
         self.augment = augment
         self.augment_seed = augment_seed
         self.batch_size = batch_size
+        self.balanced = balanced
 
     def image_features(self, data: bytes) -> Sequence[float]:
         return tuple(self.extract_features([data])[0].tolist())
@@ -133,4 +138,5 @@ class CombinedClassifier(ImageClassifier):
             hand_weight=self.hand_weight,
             C=self.C,
             calibration_folds=self.calibration_folds,
+            class_weight="balanced" if self.balanced else None,
         )

@@ -46,6 +46,11 @@ def test_balanced_classes_give_equal_priors_whatever_the_training_ratio(calibrat
     assert weighted.predict_proba(X)[:, 1].mean() == pytest.approx(0.5, abs=0.05)
 
 
+def test_balanced_parameter_reaches_the_fusion() -> None:
+    assert CombinedClassifier().make_model().class_weight == "balanced"
+    assert CombinedClassifier(balanced=False).make_model().class_weight is None
+
+
 def test_bad_class_weight_or_sample_weight_is_refused() -> None:
     X, y = np.random.default_rng(1).normal(size=(20, 3)), np.r_[np.zeros(10, int), np.ones(10, int)]
     with pytest.raises(ValueError, match="class_weight"):
