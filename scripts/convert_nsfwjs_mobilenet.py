@@ -51,6 +51,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -298,34 +299,29 @@ def build_onnx(layers: list[dict[str, Any]], weights: dict[str, np.ndarray], *, 
 # ------------------------------------------------------------------------------ independent reference
 
 
-def _conv_nhwc(x: np.ndarray, kernel: np.ndarray, strides: list[int], pads: list[int]) -> np.ndarray:
-    """Plain NHWC convolution (TF kernel layout [kh, kw, in, out]) by summing shifted windows."""
+def _windows(
+    x: np.ndarray, kernel: np.ndarray, strides: list[int], pads: list[int]
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Every kernel tap ``(i, j)`` with the strided NHWC window of the padded input it multiplies."""
     top, left, bottom, right = pads
     x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
     kh, kw = kernel.shape[:2]
     sh, sw = strides
     oh = (x.shape[1] - kh) // sh + 1
     ow = (x.shape[2] - kw) // sw + 1
-    out = np.zeros((x.shape[0], oh, ow, kernel.shape[3]))
     for i in range(kh):
         for j in range(kw):
-            window = x[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :]
-            out += window @ kernel[i, j]
-    return out
+            yield i, j, x[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :]
+
+
+def _conv_nhwc(x: np.ndarray, kernel: np.ndarray, strides: list[int], pads: list[int]) -> np.ndarray:
+    """Plain NHWC convolution (TF kernel layout [kh, kw, in, out]) by summing shifted windows."""
+    return np.sum([window @ kernel[i, j] for i, j, window in _windows(x, kernel, strides, pads)], axis=0)
 
 
 def _depthwise_nhwc(x: np.ndarray, kernel: np.ndarray, strides: list[int], pads: list[int]) -> np.ndarray:
-    top, left, bottom, right = pads
-    x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    kh, kw = kernel.shape[:2]
-    sh, sw = strides
-    oh = (x.shape[1] - kh) // sh + 1
-    ow = (x.shape[2] - kw) // sw + 1
-    out = np.zeros((x.shape[0], oh, ow, x.shape[3]))
-    for i in range(kh):
-        for j in range(kw):
-            out += x[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :] * kernel[i, j, :, 0]
-    return out
+    """Depthwise NHWC convolution (kernel layout [kh, kw, channels, 1]) by summing shifted windows."""
+    return np.sum([window * kernel[i, j, :, 0] for i, j, window in _windows(x, kernel, strides, pads)], axis=0)
 
 
 def reference_forward(
