@@ -21,6 +21,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 FloatArray = npt.NDArray[np.float64]
 
 
+def log_odds(probability: Any) -> FloatArray:
+    """``log(p / (1 - p))``, clipped away from 0 and 1: a calibrated model's decision function (0 at P = 0.5)."""
+    p = np.clip(np.asarray(probability, dtype=np.float64), 1e-12, 1 - 1e-12)
+    return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
+
+
 def checked_sample_weight(sample_weight: Any, n: int) -> FloatArray:
     """The caller's per-image weights as floats (ones where there are none), or a ``ValueError``."""
     if sample_weight is None:
@@ -78,8 +84,7 @@ class ClassBalanced(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):  # type
 
     def decision_function(self, X: Any) -> FloatArray:
         """Log-odds of the (calibrated) probability: 0 at P = 0.5."""
-        p = np.clip(self.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
-        return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
+        return log_odds(self.predict_proba(X)[:, 1])
 
     def predict(self, X: Any) -> Any:
         proba = self.predict_proba(X)

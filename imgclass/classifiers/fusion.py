@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from imgclass.classifiers.balance import balanced_sample_weight, checked_sample_weight
+from imgclass.classifiers.balance import balanced_sample_weight, checked_sample_weight, log_odds
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -117,8 +117,7 @@ class FusionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def decision_function(self, X: Any) -> FloatArray:
         """Log-odds of the calibrated probability: 0 at P = 0.5."""
-        p = np.clip(self.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
-        return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
+        return log_odds(self.predict_proba(X)[:, 1])
 
     def predict(self, X: Any) -> Any:
         animated = self.predict_proba(X)[:, 1] > 0.5
