@@ -12,6 +12,10 @@ bytes (decoded with :func:`imgclass.decode.decode_image`, so alpha is already on
 * ``screenshot-png``: the image as a screenshot of a viewer shows it: scaled to 80% with bilinear
   interpolation (a viewer fitting it to its window), on a light-grey window background with a 16-pixel
   margin and a 24-pixel title bar above, saved as PNG.
+
+Its two halves are there too, outside the default list (:data:`SCREENSHOT_PARTS`):
+``screenshot-frame-only`` (the window around the image at its own size) and ``screenshot-resize-only``
+(the 80% bilinear resize, no window), to tell which of the two a classifier minds.
 """
 
 from __future__ import annotations
@@ -60,17 +64,35 @@ SCREENSHOT_MARGIN: Final = 16
 SCREENSHOT_TITLE_HEIGHT: Final = 24
 
 
-def screenshot(image: BGRImage) -> bytes:
+def viewer_resize(image: BGRImage) -> BGRImage:
+    """``image`` scaled as a viewer fits it to its window: to 80% with bilinear interpolation."""
     height, width = image.shape[:2]
     size = (max(1, round(width * SCREENSHOT_SCALE)), max(1, round(height * SCREENSHOT_SCALE)))
-    shown = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_LINEAR))
+
+
+def viewer_frame(image: BGRImage) -> BGRImage:
+    """``image`` at its own size inside the viewer's window: a 24-pixel title bar and 16-pixel margins."""
+    height, width = image.shape[:2]
     top = SCREENSHOT_TITLE_HEIGHT + SCREENSHOT_MARGIN
-    canvas = np.empty((top + size[1] + SCREENSHOT_MARGIN, size[0] + 2 * SCREENSHOT_MARGIN, 3), np.uint8)
+    canvas = np.empty((top + height + SCREENSHOT_MARGIN, width + 2 * SCREENSHOT_MARGIN, 3), np.uint8)
     canvas[:] = SCREENSHOT_BACKGROUND
     canvas[:SCREENSHOT_TITLE_HEIGHT] = SCREENSHOT_TITLE_BAR
     cv2.putText(canvas, "image - Viewer", (8, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.45, SCREENSHOT_TEXT, 1, cv2.LINE_AA)
-    canvas[top : top + size[1], SCREENSHOT_MARGIN : SCREENSHOT_MARGIN + size[0]] = shown
-    return _encode(canvas, ".png")
+    canvas[top : top + height, SCREENSHOT_MARGIN : SCREENSHOT_MARGIN + width] = image
+    return canvas
+
+
+def screenshot(image: BGRImage) -> bytes:
+    return _encode(viewer_frame(viewer_resize(image)), ".png")
+
+
+def screenshot_frame_only(image: BGRImage) -> bytes:
+    return _encode(viewer_frame(image), ".png")
+
+
+def screenshot_resize_only(image: BGRImage) -> bytes:
+    return _encode(viewer_resize(image), ".png")
 
 
 #: Transform name -> function from decoded BGR pixels to new encoded bytes, in report order.
@@ -83,24 +105,32 @@ TRANSFORMS: Final[dict[str, Callable[[BGRImage], bytes]]] = {
 }
 
 
+#: The two halves of ``screenshot-png``, to tell which one a classifier minds (not in the default report).
+SCREENSHOT_PARTS: Final[dict[str, Callable[[BGRImage], bytes]]] = {
+    "screenshot-frame-only": screenshot_frame_only,
+    "screenshot-resize-only": screenshot_resize_only,
+}
+_KNOWN: Final = {**TRANSFORMS, **SCREENSHOT_PARTS}
+
+
 def check_transforms(names: Sequence[str]) -> tuple[str, ...]:
     """``names`` as a tuple, after checking each is a known transform."""
-    unknown = [n for n in names if n not in TRANSFORMS]
+    unknown = [n for n in names if n not in _KNOWN]
     if unknown:
-        raise ValueError(f"unknown transform(s) {', '.join(unknown)}; choose from {', '.join(TRANSFORMS)}")
+        raise ValueError(f"unknown transform(s) {', '.join(unknown)}; choose from {', '.join(_KNOWN)}")
     return tuple(names)
 
 
 def reencode(data: bytes, transform: str) -> bytes:
     """``data`` decoded and written again the way ``transform`` says."""
     (name,) = check_transforms([transform])
-    return TRANSFORMS[name](decode_image(data))
+    return _KNOWN[name](decode_image(data))
 
 
 def reencode_all(images: Sequence[bytes], transform: str, *, progress: bool = False) -> list[bytes]:
     """Every image of ``images`` through ``transform``, in order."""
     (name,) = check_transforms([transform])
-    function = TRANSFORMS[name]
+    function = _KNOWN[name]
     return [
         function(decode_image(data))
         for data in progress_bar(images, enabled=progress, desc=name, unit="img", leave=False)

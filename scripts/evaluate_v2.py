@@ -2,7 +2,7 @@
 """Leave-one-domain-out: `fast`, the embedding alone, the fused `combined`, a cascade, and `byte-stream`.
 
     OMP_NUM_THREADS=1 python scripts/evaluate_v2.py [--data V2_DIR] [--augment 1]
-        [--robustness] [--out docs/domain-shift/v2.md] [--cache features.npz]
+        [--robustness [TRANSFORM ...]] [--out docs/domain-shift/v2.md] [--cache features.npz]
 
 Data: a folder-per-class set with a ``manifest.csv`` (reference set v2: columns ``path``, ``label``,
 ``domain`` and, where present, ``group``; a derived view shares its original's group). Without
@@ -28,7 +28,9 @@ Variants, all on features computed once per image (one decode for the hand-made 
 * ``byte-stream``: header and compressed-stream statistics, refitted on the data's own encodings.
 
 ``--robustness`` re-encodes the test images (:mod:`imgclass.robustness`) and scores the fold models on
-them too.
+them too: the five default transforms, or the ones named (``screenshot-frame-only`` and
+``screenshot-resize-only`` split ``screenshot-png`` in two). The report then also gives ``combined``
+by domain under each transform.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from imgclass.classifiers.fusion import FusionModel
 from imgclass.data import load_dataset, reference_dir
 from imgclass.exploration.domain_shift import domain_folds, domain_score
 from imgclass.labels import encode_labels
-from imgclass.robustness import TRANSFORMS, reencode_all
+from imgclass.robustness import TRANSFORMS, check_transforms, reencode_all
 
 logger = logging.getLogger("evaluate_v2")
 V2_DEFAULT = Path("/work/cache/imgclass-v2")
@@ -233,6 +235,18 @@ def report(data: Data, probs: dict[str, dict[str, np.ndarray]], args: argparse.N
                 else:
                     cells.append("-")
             lines.append(f"| `{v}` | {base:.3f} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "`combined` by domain under each transform (a domain alone, scored as above):",
+            "",
+            "| domain | clean | " + " | ".join(transforms) + " |",
+            "|---|---:|" + "---:|" * len(transforms),
+        ]
+        for domain in domains:
+            m = data.domains == domain
+            base = score(data.labels[m], clean["combined"][m])
+            cells = [f"{score(data.labels[m], probs[t]['combined'][m]):.3f}" for t in transforms]
+            lines.append(f"| {domain} | {base:.3f} | " + " | ".join(cells) + " |")
     lines += ["", f"Command: `OMP_NUM_THREADS=1 python scripts/evaluate_v2.py {' '.join(sys.argv[1:])}`", ""]
     return "\n".join(lines)
 
@@ -247,7 +261,12 @@ def main(argv: list[str] | None = None) -> int:
         default="domain",
         help="domain: leave one domain out (default); group: 5 stratified folds of content groups, every domain seen",
     )
-    parser.add_argument("--robustness", action="store_true", help="also score re-encoded test images")
+    parser.add_argument(
+        "--robustness",
+        nargs="*",
+        metavar="TRANSFORM",
+        help=f"also score re-encoded test images: {', '.join(TRANSFORMS)} (the default), or the ones named",
+    )
     parser.add_argument("--out", type=Path, help="write the markdown table here (and the JSON beside it)")
     parser.add_argument("--cache", type=Path, help="features are read from / written to this .npz")
     args = parser.parse_args(argv)
@@ -313,8 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for k in range(args.augment)
     ]
-    if args.robustness:
-        for name in TRANSFORMS:
+    if args.robustness is not None:
+        for name in check_transforms(args.robustness or list(TRANSFORMS)):
             blocks = both_blocks(name, lambda idx, name=name: reencode_all([data.images[i] for i in idx], name))
             features[name], features[f"{name}-bytes"] = blocks["clean"], blocks["clean-bytes"]
     probs = evaluate(data, features, augmented, args.protocol)

@@ -8,7 +8,15 @@ from imgclass.data import load_dataset
 from imgclass.decode import decode_image
 from imgclass.evaluation import evaluate, reproduce
 from imgclass.headers import read_header
-from imgclass.robustness import TRANSFORMS, check_transforms, reencode, reencode_all
+from imgclass.robustness import (
+    SCREENSHOT_PARTS,
+    TRANSFORMS,
+    check_transforms,
+    reencode,
+    reencode_all,
+    viewer_frame,
+    viewer_resize,
+)
 from tests.conftest import encode, noisy_photo
 
 
@@ -42,6 +50,21 @@ def test_content_is_kept(photo: bytes) -> None:
     assert (shot[:24] != 240).any() and (shot[-16:] == 240).all()  # title bar with text; plain margin
     inner = cv2.resize(shot[40:-16, 16:-16], (256, 256), interpolation=cv2.INTER_LINEAR).astype(int)
     assert np.abs(inner - original).mean() < 12
+
+
+def test_screenshot_is_its_two_parts_in_turn(photo: bytes) -> None:
+    pixels = decode_image(photo)
+    assert np.array_equal(decode_image(reencode(photo, "screenshot-png")), viewer_frame(viewer_resize(pixels)))
+    framed = decode_image(reencode(photo, "screenshot-frame-only"))
+    assert framed.shape == (256 + 40 + 16, 256 + 32, 3)
+    assert np.array_equal(framed[40:-16, 16:-16], pixels)  # the picture itself is untouched
+    resized = decode_image(reencode(photo, "screenshot-resize-only"))
+    assert resized.shape == (205, 205, 3)  # no window: 80% of 256 and nothing around it
+    back = cv2.resize(resized, (256, 256), interpolation=cv2.INTER_LINEAR).astype(int)
+    assert np.abs(back - pixels.astype(int)).mean() < 12
+    # The parts are asked for by name; the default report keeps its five transforms.
+    assert check_transforms(list(SCREENSHOT_PARTS)) == tuple(SCREENSHOT_PARTS)
+    assert not set(SCREENSHOT_PARTS) & set(TRANSFORMS)
 
 
 def test_unknown_transforms_are_refused(photo: bytes) -> None:
