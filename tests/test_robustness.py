@@ -99,6 +99,13 @@ def test_reproduce_reports_both_protocols_and_robustness_rows(tiny_dir: Path) ->
     assert "drawn_a" in report.cv_per_source_table()
 
 
+def test_a_screenshot_half_is_scored_by_name(tiny_dir: Path) -> None:
+    data = load_dataset(tiny_dir)
+    report = reproduce(data, ["colour-count"], folds=3, robustness=["screenshot-frame-only"])
+    assert [(r.name, r.transform) for r in report.robustness] == [("colour-count", "screenshot-frame-only")]
+    assert "screenshot-frame-only" in report.robustness_table()
+
+
 def test_evaluate_notes_a_protocol_the_data_cannot_support(tiny_dir: Path) -> None:
     train = load_dataset(tiny_dir, sources=["photo_a", "drawn_a", "drawn_b"])
     report = evaluate(train, load_dataset(tiny_dir), ["byte-length"], robustness=["jpeg-q75"], folds=3)
