@@ -638,7 +638,8 @@ def reproduce(
     ``models`` (model files, ready classifiers, or row name -> fitted classifier) are cross-validated with
     their own parameters, refitted in every fold: scoring a model on the images it was fitted on would
     measure nothing. ``cv_rows`` adds the rows of every protocol; ``robustness`` names the re-encodings
-    (:data:`imgclass.robustness.TRANSFORMS`) to score, with training folds clean and test folds re-encoded.
+    (:data:`imgclass.robustness.TRANSFORMS`, or the screenshot's halves in ``SCREENSHOT_PARTS``) to score,
+    with training folds clean and test folds re-encoded.
     """
     cv = check_cv(cv)  # type: ignore[assignment]
     transforms = check_transforms(robustness)
