@@ -3,7 +3,7 @@
 
     python data/build_reference.py [--lists DIR] [--cache DIR] [--out DIR] [--seed 0]
 
-Steps: read the checked file lists (``<repo>/../shared/data-sources/*.txt``), sample each source with a
+Steps: read the checked file lists (``data/sources/*.txt``), sample each source with a
 fixed seed and a per-class cap, ``apt-get download`` the packages into a cache outside the repo, extract
 them (and GCompris' Qt resource bundles), normalise every picked file with
 :func:`imgclass.prepare.normalise_image` (512x512, alpha on white, JPEG q90), and write
@@ -38,7 +38,7 @@ from imgclass.prepare import normalise_image  # noqa: E402
 
 SIZE = 512
 QUALITY = 90
-DEFAULT_LISTS = REPO.parent / "shared" / "data-sources"
+DEFAULT_LISTS = HERE / "sources"  # the checked lists, carried by the repository (sources/README.md)
 DEFAULT_CACHE = Path("/tmp/imgclass-debs")
 DEFAULT_OUT = HERE / "reference"
 MANIFEST_NAME = "MANIFEST.csv"
@@ -191,7 +191,7 @@ def extract_deb(deb: Path, package: str, version: str, cache: Path) -> Path:
 
 
 def read_rcc(path: Path, wanted: set[str] | None) -> dict[str, bytes]:
-    """The ``wanted`` files (``None``: all) of a Qt resource bundle (the logic of shared/tools/unrcc.py, in memory)."""
+    """The ``wanted`` files (``None``: all) of a Qt resource bundle (Qt's rcc format read in memory)."""
     blob = path.read_bytes()
     if blob[:4] != b"qres":
         raise SystemExit(f"{path} is not a Qt resource bundle")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import configparser
 import json
 import logging
-import os
 import random
 import re
 import shutil
@@ -27,18 +26,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
 
-def _v1_lists() -> Path:
-    """The checked v1 lists: $IMGCLASS_V1_LISTS, else ``../shared/data-sources`` beside the checkout or above it."""
-    env = os.environ.get("IMGCLASS_V1_LISTS")
-    if env:
-        return Path(env)
-    for parent in (REPO.parent, REPO.parent.parent):
-        if (parent / "shared" / "data-sources").is_dir():
-            return parent / "shared" / "data-sources"
-    return REPO.parent / "shared" / "data-sources"
-
-
-V1_LISTS = _v1_lists()
+#: The checked v1 lists (``data/sources/README.md``): the repository carries them, so a bare clone builds.
+V1_LISTS = REPO / "data" / "sources"
 CHECKED = HERE / "checked"
 
 REAL, ANIMATED = "real", "animated"
@@ -198,7 +187,7 @@ class Cache:
         return folder
 
     def gcompris(self) -> Path:
-        """GCompris' Qt resource bundles unpacked (the logic of shared/tools/unrcc.py)."""
+        """GCompris' Qt resource bundles unpacked (with data/build_reference.py's reader)."""
         folder = self.root / "gcompris-rcc"
         marker = folder / ".complete"
         if not marker.exists():
@@ -282,7 +271,7 @@ class Source:
 
 
 def v1_list(list_name: str, package: str | None = None) -> list[tuple[str, str]]:
-    """(package, path) pairs of a checked v1 list in shared/data-sources."""
+    """(package, path) pairs of a checked v1 list in ``data/sources``."""
     pairs = []
     for line in (V1_LISTS / f"{list_name}.txt").read_text(encoding="utf-8").splitlines():
         line = line.strip()

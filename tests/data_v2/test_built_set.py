@@ -1,7 +1,7 @@
 """A built v2 folder (the CI slice, or the full set) matches its manifest and loads with load_dataset.
 
 Runs only when IMGCLASS_V2_DIR names a built folder, e.g. after
-``python data/v2/build_v2.py --slice --out /tmp/imgclass-v2-slice``; .ci/run does that.
+``python data/v2/build_v2.py --slice --out DIR``; .ci/run does that, into a scratch folder of its run.
 """
 
 from __future__ import annotations
