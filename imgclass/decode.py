@@ -3,18 +3,28 @@
 The header is read first (:mod:`imgclass.headers`), so an image-bomb header is refused before any pixel
 is allocated. Alpha is flattened onto white and every input comes out as 3-channel 8-bit BGR, so the
 feature functions never have to care about the container.
+
+OpenCV decodes the :data:`~imgclass.headers.FORMATS`. Phone photos (HEIC/HEIF and AVIF) are read through
+Pillow where the optional ``heif`` extra is installed: pi-heif (libheif, decoder only) registers HEIF with
+Pillow, and Pillow reads AVIF itself from 11.3 on. Without them the error names the extra.
 """
 
 from __future__ import annotations
+
+import importlib
+import io
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from imgclass.headers import ImageHeader, read_header
+from imgclass.headers import OPTIONAL_FORMATS, ImageHeader, read_header
 
 #: Default ceiling on width*height, well above any photo and far below what would exhaust memory.
 DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
+#: How to install what reads the :data:`~imgclass.headers.OPTIONAL_FORMATS`.
+HEIF_EXTRA = "pip install 'imgclass-rva[heif]'"
+_OPTIONAL_NAMES = {"heif": "HEIC/HEIF", "avif": "AVIF"}
 
 BGRImage = npt.NDArray[np.uint8]
 
@@ -30,11 +40,41 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> BGRIma
     images whose header declares more than ``max_pixels`` pixels.
     """
     header = checked_header(data, max_pixels=max_pixels)
+    if header.format in OPTIONAL_FORMATS:
+        return to_bgr8(decode_with_pillow(data, header.format))
     buf = np.frombuffer(data, dtype=np.uint8)
     image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if image is None:
         raise ImageDecodeError(f"{header.format} image could not be decoded (corrupt or truncated)")
     return to_bgr8(image)
+
+
+def decode_with_pillow(data: bytes, fmt: str) -> npt.NDArray[np.uint8]:
+    """Decode a HEIF or AVIF file (header already checked) to BGR or BGRA with Pillow and the ``heif`` extra."""
+    name = _OPTIONAL_NAMES[fmt]
+    missing = ImageDecodeError(f"{name} images need the optional 'heif' extra: {HEIF_EXTRA}")
+    try:
+        from PIL import Image, features
+    except ImportError:
+        raise missing from None
+    if fmt == "heif":
+        try:
+            importlib.import_module("pi_heif").register_heif_opener()
+        except ImportError:
+            raise missing from None
+    elif not features.check("avif"):
+        raise missing
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt.upper()]) as opened:
+            opened.load()
+            converted = opened.convert("RGBA" if opened.has_transparency_data else "RGB")
+    except MemoryError:
+        raise
+    except Exception as exc:  # Pillow and libheif raise OSError, ValueError, SyntaxError, RuntimeError...
+        raise ImageDecodeError(f"{fmt} image could not be decoded (corrupt or truncated: {exc})") from None
+    pixels = np.asarray(converted)
+    code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    return np.ascontiguousarray(cv2.cvtColor(pixels, code))
 
 
 def checked_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageHeader:

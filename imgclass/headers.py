@@ -5,6 +5,26 @@ The parsers live in :mod:`imgclass.parsers`; this module keeps the short import 
 
 from __future__ import annotations
 
-from imgclass.parsers.container import FORMATS, ImageHeader, read_header, sniff_format
+from imgclass.parsers.container import (
+    EMPTY_FILE,
+    EXTENSIONS,
+    FORMATS,
+    OPTIONAL_FORMATS,
+    UNSUPPORTED_EXTENSIONS,
+    ImageHeader,
+    read_header,
+    sniff_format,
+    unsupported_reason,
+)
 
-__all__ = ["FORMATS", "ImageHeader", "read_header", "sniff_format"]
+__all__ = [
+    "EMPTY_FILE",
+    "EXTENSIONS",
+    "FORMATS",
+    "OPTIONAL_FORMATS",
+    "UNSUPPORTED_EXTENSIONS",
+    "ImageHeader",
+    "read_header",
+    "sniff_format",
+    "unsupported_reason",
+]

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONDA_NAMES = {
     "opencv-python-headless": None,
     "imagezmq": None,
+    "pi-heif": None,
     "matplotlib": "matplotlib-base",
     "dask[distributed]": "dask",
 }
@@ -50,6 +51,8 @@ def test_notebook_extra_runs_every_notebook() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     notebook = {_name(r) for r in extras["notebook"]}
     assert {"dask[distributed]", "bokeh", "ipywidgets", "jupyterlab"} <= notebook
+    # Notebook 07 suggests `imgclass classify ... --out results.parquet`, which needs pyarrow.
+    assert "pyarrow" in notebook, "notebook 07's --out results.parquet hint needs pyarrow in the notebook extra"
     assert "bokeh" in {_name(r) for r in extras["dask"]}, "`-v` and --dask point to the dashboard"
 
 

@@ -123,6 +123,8 @@ def stream_layout(data: bytes) -> StreamLayout:
     if fmt == "png":
         return _png_layout(data)
     info = read_header(data)  # raises ValueError for unknown magic bytes
+    if info.format not in FORMATS:
+        raise ValueError(f"the byte-stream features read {', '.join(FORMATS)} files, not {info.format}")
     start = min(_payload_start(data, info.format), len(data))
     values = _header_vector(info.format, info.width, info.height, DEFAULT_PERIOD, start)
     return StreamLayout(values, start, len(data), DEFAULT_PERIOD, info.pixels)

@@ -10,11 +10,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imgclass.parsers._bytes import exact, unpack
+from imgclass.parsers.isobmff import heif_size, isobmff_brands, isobmff_format
 from imgclass.parsers.jpeg import jpeg_size
 from imgclass.parsers.png import png_size
 
-#: Formats we recognise from their magic bytes.
+#: Formats we recognise from their magic bytes and OpenCV decodes (the byte-stream features' one-hot columns).
 FORMATS = ("jpeg", "png", "gif", "webp", "bmp", "tiff")
+#: Formats read through an optional library (the ``heif`` extra, :mod:`imgclass.decode`): phone photos.
+OPTIONAL_FORMATS = ("heif", "avif")
+#: What an empty file is called, by every command and by the server.
+EMPTY_FILE = "empty file"
+#: The canonical extension of each format :func:`sniff_format` knows, and the others in use for it. A
+#: folder's files are picked by these (``imgclass send``, ``imgclass classify``); a named file never is.
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "jpeg": (".jpg", ".jpeg", ".jpe"),
+    "png": (".png",),
+    "gif": (".gif",),
+    "webp": (".webp",),
+    "bmp": (".bmp",),
+    "tiff": (".tif", ".tiff"),
+    "heif": (".heic", ".heif", ".hif"),
+    "avif": (".avif",),
+}
+#: Extensions of image formats that are known but not read (:func:`unsupported_reason` says why).
+UNSUPPORTED_EXTENSIONS = (".svg", ".svgz", ".psd", ".jxl")
 #: TIFF directory entries read at most.
 _MAX_TIFF_ENTRIES = 512
 
@@ -33,7 +52,7 @@ class ImageHeader:
 
 
 def sniff_format(data: bytes) -> str | None:
-    """The container named by the magic bytes, or ``None`` when it is not one we know."""
+    """The container named by the magic bytes (:data:`FORMATS` or :data:`OPTIONAL_FORMATS`), or ``None``."""
     if data[:3] == b"\xff\xd8\xff":
         return "jpeg"
     if data[:8] == b"\x89PNG\r\n\x1a\n":
@@ -46,14 +65,37 @@ def sniff_format(data: bytes) -> str | None:
         return "bmp"
     if data[:4] in (b"II*\x00", b"MM\x00*"):
         return "tiff"
+    return isobmff_format(data)
+
+
+def unsupported_reason(data: bytes) -> str | None:
+    """Why a file of a known format that is not read here is refused (what to do instead), or ``None``."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")  # a UTF-8 byte-order mark, then blanks
+    low = head.lower()
+    if low.startswith(b"<svg") or (low.startswith((b"<?xml", b"<!doctype svg", b"<!--")) and b"<svg" in low):
+        return "SVG is a vector format: rasterise it first (e.g. rsvg-convert -o image.png image.svg)"
+    if head.startswith(b"%PDF-"):
+        return "PDF is a document format: export the page as PNG or JPEG first"
+    if head.startswith(b"%!PS"):
+        return "PostScript is a vector format: rasterise it first"
+    if data[:4] == b"8BPS":
+        return "Photoshop (PSD) files are not read: export a flattened PNG or JPEG first"
+    if data[:2] == b"\xff\x0a" or data[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":
+        return "JPEG XL is not read yet: convert it to PNG or JPEG first"
+    brands = isobmff_brands(data) if len(data) >= 12 else None
+    if brands is not None:
+        return f"an ISO media file (brand {brands[0].decode('latin-1').strip()!r}: a video?), not a still image"
     return None
 
 
 def read_header(data: bytes) -> ImageHeader:
-    """Parse format, width and height. Raises ``ValueError`` for unknown or malformed headers."""
+    """Parse format, width and height. Raises ``ValueError`` for unknown or malformed headers, naming a
+    known format that is not read (SVG, PDF, ...) as such."""
+    if not data:
+        raise ValueError(EMPTY_FILE)
     fmt = sniff_format(data)
     if fmt is None:
-        raise ValueError("not a recognised image: unknown magic bytes")
+        raise ValueError(unsupported_reason(data) or "not a recognised image: unknown magic bytes")
     width, height = _DIMENSION_READERS[fmt](data)
     if width <= 0 or height <= 0:
         raise ValueError(f"{fmt} header gives impossible dimensions {width}x{height}")
@@ -115,4 +157,6 @@ _DIMENSION_READERS: dict[str, Callable[[bytes], tuple[int, int]]] = {
     "webp": _webp_size,
     "bmp": _bmp_size,
     "tiff": _tiff_size,
+    "heif": heif_size,
+    "avif": heif_size,
 }

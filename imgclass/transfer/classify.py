@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import cv2
 import numpy as np
 
-from imgclass.decode import ImageDecodeError
+from imgclass.decode import ImageDecodeError, decode_with_pillow
+from imgclass.headers import OPTIONAL_FORMATS
 from imgclass.transfer.protocol import ProtocolError, Verdict
 
 if TYPE_CHECKING:
@@ -83,6 +84,12 @@ def check_decodes(data: bytes | memoryview, fmt: str) -> None:
 
     The caller has parsed the header and enforced the pixel limit already.
     """
+    if fmt in OPTIONAL_FORMATS:  # phone photos: only the optional library reads them, in full
+        try:
+            decode_with_pillow(bytes(data), fmt)
+        except ImageDecodeError as exc:
+            raise ProtocolError(f"payload does not decode: {exc}", code="not-an-image") from None
+        return
     try:
         image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _CHECK_FLAGS.get(fmt, cv2.IMREAD_COLOR))
     except MemoryError:

@@ -32,8 +32,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
+from imgclass.headers import EXTENSIONS
 from imgclass.transfer import protocol as p
-from imgclass.transfer.names import EXTENSIONS
 from imgclass.transfer.protocol import DEFAULT_PORT, Hello, ProtocolError, Reply
 from imgclass.transfer.wire import Deadline, FrameTimeout, Reader, Truncated, send_parts
 

@@ -15,21 +15,12 @@ import re
 import unicodedata
 from typing import Final
 
+from imgclass.headers import EXTENSIONS
+
 #: Stems are cut to this many UTF-8 bytes, leaving room for a ``-<sha256>`` suffix and an extension
 #: within the common 255-byte file-name limit.
 MAX_STEM_BYTES: Final = 120
 FALLBACK_STEM: Final = "image"
-
-#: The canonical extension of each format :func:`imgclass.headers.sniff_format` knows, and the
-#: extensions a client may use for it and keep.
-EXTENSIONS: Final[dict[str, tuple[str, ...]]] = {
-    "jpeg": (".jpg", ".jpeg", ".jpe"),
-    "png": (".png",),
-    "gif": (".gif",),
-    "webp": (".webp",),
-    "bmp": (".bmp",),
-    "tiff": (".tif", ".tiff"),
-}
 
 _FORBIDDEN = re.compile(r'[<>:"|?*/\\]')
 #: Every name Windows reserves for a device, lower-cased: COM and LPT take the digits 0-9 and the
