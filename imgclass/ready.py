@@ -33,7 +33,9 @@ import numpy as np
 from imgclass.classifiers import REGISTRY, make_classifier
 from imgclass.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, checked_header
 from imgclass.headers import ImageHeader
+from imgclass.input_files import describe_error
 from imgclass.labels import LABEL_NAMES
+from imgclass.threads import one_thread
 from imgclass.verdict import Verdict
 
 logger = logging.getLogger(__name__)
@@ -83,7 +85,8 @@ class ReadyClassifier:
 
     def predict_proba(self, images: Sequence[bytes]) -> np.ndarray:
         """``(n, 2)`` probabilities; column 1 is P(animated)."""
-        return np.asarray(self.estimator.predict_proba(images), dtype=np.float64)
+        with one_thread():  # a batch of rows is far too little work to share (imgclass.threads)
+            return np.asarray(self.estimator.predict_proba(images), dtype=np.float64)
 
     def scores(self, images: Sequence[bytes]) -> list[float | Exception]:
         """P(animated) per image, or the exception that image raised.
@@ -131,15 +134,6 @@ def verdict_of(classifier: str, outcome: float | Exception) -> Verdict:
     if isinstance(outcome, Exception):
         return Verdict(classifier, None, None, error=describe_error(outcome))
     return Verdict(classifier, label_of(outcome), outcome)
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line reason for a result's ``error`` field."""
-    if isinstance(exc, OSError):
-        return f"cannot read: {exc.strerror or exc}"
-    if isinstance(exc, ValueError):
-        return str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {exc}"
 
 
 # ---------------------------------------------------------------------------------------------- resolution

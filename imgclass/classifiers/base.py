@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from imgclass.labels import LABEL_NAMES, encode_labels
 from imgclass.progress import progress as progress_bar
+from imgclass.threads import one_thread
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -84,6 +85,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"got {len(images)} images but {labels.size} labels")
         return self.fit_features(self.extract_features(images), labels)
 
+    @one_thread()
     def fit_features(self, features: FloatArray, y: Any) -> ImageClassifier:
         """Fit the model on features already computed by :meth:`extract_features`."""
         labels = encode_labels(y)
@@ -101,6 +103,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         return self._fitted_model()
 
+    @one_thread()
     def predict_features(self, features: FloatArray) -> npt.NDArray[np.int64]:
         """0 (real) or 1 (animated) for each row of features already computed by :meth:`extract_features`."""
         return np.asarray(self._fitted_model().predict(features), dtype=np.int64)
@@ -110,11 +113,13 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self)
         return self.model_
 
+    @one_thread()
     def predict_proba(self, X: Any) -> FloatArray:
         """``(n, 2)`` probabilities; column 1 is P(animated)."""
         model = self._fitted_model()
         return np.asarray(model.predict_proba(self.extract_features(X)), dtype=np.float64)
 
+    @one_thread()
     def decision_function(self, X: Any) -> FloatArray:
         """A score that grows towards animated; 0 is the decision boundary where the model has one."""
         model = self._fitted_model()
@@ -123,6 +128,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             return np.asarray(model.decision_function(features), dtype=np.float64)
         return np.asarray(model.predict_proba(features)[:, 1] - 0.5, dtype=np.float64)
 
+    @one_thread()
     def predict(self, X: Any) -> npt.NDArray[np.int64]:
         """0 (real) or 1 (animated) for each image."""
         model = self._fitted_model()

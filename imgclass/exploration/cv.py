@@ -7,8 +7,6 @@ same Wilson interval as the metrics table.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,30 +15,12 @@ import numpy.typing as npt
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import cross_val_predict
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from imgclass.evaluation import make_splitter, wilson_interval
+from imgclass.threads import one_thread
 
-_depth = 0
-
-
-@contextlib.contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run BLAS on one thread inside this block (nested blocks cost nothing).
-
-    The models here are tiny (a few hundred rows, a few columns); a threaded BLAS only adds contention,
-    several times over on a busy 2-core machine. Sweeps wrap their whole loop in this block.
-    """
-    global _depth
-    if _depth:
-        yield
-        return
-    _depth += 1
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        _depth -= 1
+#: The sweeps' name for :func:`imgclass.threads.one_thread` (OpenMP and BLAS on one thread; nests).
+single_threaded = one_thread
 
 
 @dataclass(frozen=True)
