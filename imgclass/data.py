@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,7 +20,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from imgclass.headers import read_header
+from imgclass.decode import checked_header
+from imgclass.input_files import bad_file_line, describe_error, read_input_file
 from imgclass.labels import LABEL_NAMES
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class Record:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file that was not loaded, and why."""
+    """A file that was left out, and why (:func:`imgclass.input_files.describe_error`'s words)."""
 
     path: Path
     reason: str
@@ -104,6 +105,14 @@ class Dataset:
     def names(self) -> list[str]:
         return [r.path.name for r in self.records]
 
+    def without(self, reasons: Mapping[int, str]) -> Dataset:
+        """This set less the records at the indices in ``reasons``, each added to :attr:`skipped` with its reason."""
+        if not reasons:
+            return self
+        kept = tuple(r for i, r in enumerate(self.records) if i not in reasons)
+        dropped = tuple(Skipped(self.records[i].path, reason) for i, reason in sorted(reasons.items()))
+        return Dataset(self.root, kept, self.skipped + dropped)
+
 
 def source_of(filename: str | os.PathLike[str]) -> str:
     """The source prefix of ``source__name.ext``, or ``"unknown"`` when the name has none."""
@@ -141,17 +150,18 @@ def iter_image_files(root: Path) -> Iterator[tuple[Path, int]]:
 
 
 def read_image_file(path: Path) -> bytes:
-    """Read a file and check that its header is a recognised image; errors name the file."""
+    """Read a file and check its header: a recognised image within the pixel limit. ``ValueError`` names
+    the file and says what is wrong in the words every command uses (:func:`imgclass.input_files.describe_error`).
+    """
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if not data:
-        raise ValueError(f"{path}: empty file")
-    try:
-        read_header(data)
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a readable image ({exc})") from None
+        return _read_checked(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(bad_file_line(path, exc)) from None
+
+
+def _read_checked(path: Path) -> bytes:
+    data = read_input_file(path)
+    checked_header(data)
     return data
 
 
@@ -218,12 +228,12 @@ def load_dataset(
         if sources is not None and source not in sources:
             continue
         try:
-            data = read_image_file(path)
-        except ValueError as exc:
+            data = _read_checked(path)
+        except (OSError, ValueError) as exc:
             if on_error == "raise":
-                raise
-            logger.warning("skipping %s", exc)
-            skipped.append(Skipped(path, str(exc)))
+                raise ValueError(bad_file_line(path, exc)) from None
+            logger.warning("skipping %s", bad_file_line(path, exc))
+            skipped.append(Skipped(path, describe_error(exc)))
             continue
         domain = group = ""
         if manifest is not None:

@@ -33,6 +33,11 @@ class ImageDecodeError(ValueError):
     """The bytes are not an image we can decode (or are one we refuse to decode)."""
 
 
+def undecodable(fmt: str, detail: str = "") -> ImageDecodeError:
+    """The error for a file whose header passed but whose pixels do not decode, in the words used everywhere."""
+    return ImageDecodeError(f"{fmt} image could not be decoded (corrupt or truncated{': ' + detail if detail else ''})")
+
+
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> BGRImage:
     """Decode ``data`` to an ``(H, W, 3)`` BGR ``uint8`` array, alpha flattened onto white.
 
@@ -45,7 +50,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> BGRIma
     buf = np.frombuffer(data, dtype=np.uint8)
     image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise ImageDecodeError(f"{header.format} image could not be decoded (corrupt or truncated)")
+        raise undecodable(header.format)
     return to_bgr8(image)
 
 
@@ -71,7 +76,7 @@ def decode_with_pillow(data: bytes, fmt: str) -> npt.NDArray[np.uint8]:
     except MemoryError:
         raise
     except Exception as exc:  # Pillow and libheif raise OSError, ValueError, SyntaxError, RuntimeError...
-        raise ImageDecodeError(f"{fmt} image could not be decoded (corrupt or truncated: {exc})") from None
+        raise undecodable(fmt, str(exc)) from None
     pixels = np.asarray(converted)
     code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
     return np.ascontiguousarray(cv2.cvtColor(pixels, code))

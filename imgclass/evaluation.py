@@ -33,12 +33,13 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
 
 from imgclass.classifiers import POSTER_CLASSIFIERS, ImageClassifier, make_classifier
-from imgclass.data import Dataset
-from imgclass.feature_cache import FeatureTable, cached_features
+from imgclass.data import Dataset, Skipped
+from imgclass.feature_cache import FeatureTable, cached_features, screened
 from imgclass.labels import LABEL_NAMES
 from imgclass.progress import progress as progress_bar
 from imgclass.ready import ReadyClassifier, ready_many
 from imgclass.robustness import TRANSFORMS, check_transforms, reencode_all
+from imgclass.threads import one_thread
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,8 @@ class Report:
     """The metrics table of one ``reproduce`` or ``evaluate`` run.
 
     ``classifiers`` is the main table; ``cv`` holds the cross-validated rows under every protocol the
-    data supports (for ``evaluate`` on the training set); ``robustness`` the re-encoding rows.
+    data supports (for ``evaluate`` on the training set); ``robustness`` the re-encoding rows;
+    ``skipped`` the files left out (the loader's, then those a classifier could not read), with why.
     """
 
     command: str
@@ -153,6 +155,7 @@ class Report:
     settings: dict[str, Any] = field(default_factory=dict)
     cv: tuple[ClassifierScore, ...] = ()
     robustness: tuple[RobustnessScore, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +166,7 @@ class Report:
             "classifiers": [c.to_dict() for c in self.classifiers],
             "cv": [c.to_dict() for c in self.cv],
             "robustness": [r.to_dict() for r in self.robustness],
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
         }
 
     def to_table(self) -> str:
@@ -434,6 +438,7 @@ def _learns(classifier: ImageClassifier) -> bool:
     return bool(classifier.__sklearn_tags__().requires_fit)
 
 
+@one_thread()
 def fit_folds(classifier: ImageClassifier, features: FloatArray, y: IntArray, splits: Sequence[Split]) -> list[Any]:
     """One fresh ``make_model()`` fitted on each training part (none for a fixed rule)."""
     if not _learns(classifier):
@@ -441,6 +446,7 @@ def fit_folds(classifier: ImageClassifier, features: FloatArray, y: IntArray, sp
     return [clone(classifier.make_model()).fit(features[train], y[train]) for train, _ in splits]
 
 
+@one_thread()
 def predict_folds(
     classifier: ImageClassifier, fold_models: Sequence[Any], splits: Sequence[Split], features: FloatArray
 ) -> IntArray:
@@ -453,6 +459,7 @@ def predict_folds(
     return predicted
 
 
+@one_thread()
 def _median_ms(feature_ms: FloatArray, model: Any, features: FloatArray) -> float:
     """Median per-image feature time plus the model's per-image share of one batch prediction."""
     start = time.perf_counter()
@@ -498,6 +505,7 @@ def _cross_validated(
     return _Scored(name, classifier, main, splits, fold_models)
 
 
+@one_thread()
 def cross_validate(
     classifier: str | ImageClassifier,
     dataset: Dataset,
@@ -621,6 +629,7 @@ def _row_name(classifier: ReadyClassifier) -> str:
     return classifier.name
 
 
+@one_thread()
 def reproduce(
     dataset: Dataset,
     names: Sequence[str] = POSTER_CLASSIFIERS,
@@ -646,7 +655,10 @@ def reproduce(
     notes: list[str] = []
     scored: list[_Scored] = []
     cv_scores: list[ClassifierScore] = []
-    for name, classifier, _ in _named(names, models):
+    named = _named(names, models)
+    # One bad image never stops the run: it is left out for every classifier alike, and named.
+    dataset = screened(dataset, [classifier for _, classifier, _ in named], progress=progress)
+    for name, classifier, _ in named:
         table = cached_features(dataset, classifier, progress=progress)
         # The fold models are kept: the robustness rows score the same models on re-encoded images.
         item = _cross_validated(classifier, name, dataset, table, cv=cv, folds=folds, seed=seed)
@@ -666,9 +678,11 @@ def reproduce(
         settings=settings,
         cv=tuple(cv_scores),
         robustness=tuple(rows),
+        skipped=dataset.skipped,
     )
 
 
+@one_thread()
 def evaluate(
     train: Dataset,
     test: Dataset,
@@ -694,7 +708,12 @@ def evaluate(
     notes: list[str] = []
     scored: list[_Scored] = []
     cv_scores: list[ClassifierScore] = []
-    for name, classifier, prefitted in _named(names, models):
+    named = _named(names, models)
+    # A bad image is left out of its set for every classifier alike, and named in the report.
+    on_train = [c for _, c, prefitted in named if cv_rows or (not prefitted and _learns(c))]
+    train = screened(train, on_train, progress=progress) if on_train else train
+    test = screened(test, [classifier for _, classifier, _ in named], progress=progress)
+    for name, classifier, prefitted in named:
         train_table = None
         if cv_rows or (not prefitted and _learns(classifier)):
             train_table = cached_features(train, classifier, progress=progress)
@@ -721,4 +740,5 @@ def evaluate(
         settings=settings,
         cv=tuple(cv_scores),
         robustness=tuple(rows),
+        skipped=train.skipped + test.skipped,
     )

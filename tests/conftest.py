@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -42,6 +45,45 @@ def noisy_photo(seed: int, size: int = 256) -> np.ndarray:
     crop = photo[y : y + size, x : x + size].astype(np.int16)
     crop += rng.normal(0, 4, crop.shape).astype(np.int16)
     return np.clip(crop, 0, 255).astype(np.uint8)
+
+
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny PNG whose header declares a huge image (a decompression bomb)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+#: Every kind of bad file a run may meet (issue 21): file name -> words its message carries. Root reads a
+#: file without read permission, so "unreadable" is a FIFO and a folder named like an image, which no one reads.
+BAD_KINDS = {
+    "empty.jpg": "empty file",
+    "text.jpg": "not a recognised image: unknown magic bytes",
+    "cut_in_header.jpg": "jpeg: data ends before the start of scan",
+    "cut_after_header.jpg": "jpeg image could not be decoded (corrupt or truncated)",
+    "bomb.png": "png image of 100000x100000 pixels exceeds the limit of 67108864 pixels",
+    "broken_link.jpg": "cannot read: broken symbolic link",
+    "fifo.jpg": "not a regular file",
+    "folder.jpg": "a folder, not a file",
+}
+
+
+def write_bad_files(folder: Path, jpeg: bytes) -> dict[str, str]:
+    """One file of every :data:`BAD_KINDS` in ``folder``, cut from the good ``jpeg``; returns the kinds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "text.jpg").write_text("just some text, not pixels\n")
+    (folder / "cut_in_header.jpg").write_bytes(jpeg[:20])
+    (folder / "cut_after_header.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (folder / "bomb.png").write_bytes(png_bomb())
+    (folder / "broken_link.jpg").symlink_to(folder / "nowhere.jpg")
+    os.mkfifo(folder / "fifo.jpg")
+    (folder / "folder.jpg").mkdir()
+    return dict(BAD_KINDS)
 
 
 def encode(image: np.ndarray, ext: str = ".png", *params: int) -> bytes:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import importlib
 import os
-import stat
 import sys
 import threading
 import time
@@ -29,15 +28,13 @@ from imgclass.bulk.paths import Unlisted
 from imgclass.bulk.results import ChunkOutcome
 from imgclass.bulk.spec import ClassifierSpec, resolve
 from imgclass.decode import DEFAULT_MAX_PIXELS, decode_image
+from imgclass.input_files import OPEN_FLAGS, check_regular
 from imgclass.ready import DEFAULT_MAX_BYTES, Limits, ReadyClassifier, check_image, describe_error
 
 #: Files larger than this are refused before they are read (no photo comes near it).
 MAX_FILE_BYTES = DEFAULT_MAX_BYTES
 #: Results remembered per process for repeated paths; bounded so memory stays flat.
 DEFAULT_CACHE_SIZE = 4096
-
-# O_NONBLOCK: opening a FIFO that a folder walk found must not hang the worker until a writer appears.
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 #: Bytes of files classified by one ``predict_proba`` call at most (a chunk of big photos is split).
 BATCH_BYTES = 32 * 1024 * 1024
@@ -161,17 +158,14 @@ def _read_checked(scope: int, path: str, options: ChunkOptions, limits: Limits) 
         raise ValueError(path.reason)
     if "://" in path:
         return _Read(_checked(_read_url(path, options.max_bytes), options, limits), None)
-    fd = os.open(path, _OPEN_FLAGS)
+    fd = os.open(path, OPEN_FLAGS)
     try:
         info = os.fstat(fd)
         key = (scope, path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
         cached = _cache.get(key)
         if cached is not None:
             return cached
-        if stat.S_ISDIR(info.st_mode):
-            raise ValueError("a folder, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file")
+        check_regular(info.st_mode)
         if info.st_size > options.max_bytes:
             raise ValueError(f"file of {info.st_size} bytes exceeds the limit of {options.max_bytes}")
         data = _read_fd(fd, info.st_size, options.max_bytes)

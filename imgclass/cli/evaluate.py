@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     )
     args.per_source = True
     print_report(report, args)
-    return 1 if warn_skipped(train, test) else 0
+    return 1 if warn_skipped(report.skipped) else 0
 
 
 def warn_if_trained_on(paths: Any, test: Any) -> None:

@@ -87,15 +87,15 @@ def load_sets(*folders: str | None) -> list[Any]:
         data_logger.removeFilter(quiet)
 
 
-def warn_skipped(*datasets: Any) -> bool:
-    """Name every skipped file once on stderr, with why; True if there were any."""
+def warn_skipped(skipped: Any) -> bool:
+    """Name every skipped file (:class:`imgclass.data.Skipped`) once on stderr, with why; True if any."""
     seen: dict[str, str] = {}
-    for item in (s for d in datasets for s in d.skipped):
-        # The loader's reason starts with the path; say it once.
-        reason = item.reason.removeprefix(f"{item.path}: ")
-        seen.setdefault(str(item.path), reason)
+    for item in skipped:
+        seen.setdefault(str(item.path), item.reason)
     for path, reason in seen.items():
         print(f"skipped {path}: {reason}", file=sys.stderr)
+    if seen:
+        print(f"skipped {len(seen)} file(s) that could not be read; the rest were scored", file=sys.stderr)
     return bool(seen)
 
 
@@ -156,4 +156,4 @@ def run(args: argparse.Namespace) -> int:
         figure = metrics_bar_chart(report)
         figure.savefig(args.plot, dpi=120)
         plt.close(figure)  # a long-lived caller (tests, a notebook) would otherwise keep it open
-    return 1 if warn_skipped(dataset) else 0
+    return 1 if warn_skipped(report.skipped) else 0

@@ -46,14 +46,16 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import ssl
 
-    from imgclass.transfer.client import ImageClient, image_files
+    from imgclass.transfer.client import ImageClient
 
-    files = [f for path in args.paths for f in image_files(path)]
+    if args.random is not None and args.random < 1:
+        raise ValueError("--random needs a positive count")
+    files, bad = readable_files(args.paths)
     if args.random is not None:
-        if args.random < 1:
-            raise ValueError("--random needs a positive count")
         files = random.Random(args.seed).sample(files, min(args.random, len(files)))
     if not files:
+        if bad:
+            return 1  # every path was bad, and each is named already
         raise ValueError("no image files to send")
     context = None
     if args.tls or args.tls_ca is not None:
@@ -71,7 +73,30 @@ def run(args: argparse.Namespace) -> int:
         ssl_context=context, on_retry=_tell_retry,
     ) as client:  # fmt: skip
         replies = client.send_many(files, progress=progress, on_reply=show)
-    return 0 if all(r.ok for r in replies) else 1
+    return 0 if all(r.ok for r in replies) and not bad else 1
+
+
+def readable_files(paths: list[Path]) -> tuple[list[Path], int]:
+    """The files to send (a folder's image files, by extension), and how many paths were bad.
+
+    Each bad path (missing, a broken link, a FIFO, unreadable) is named once on stderr and left out, so
+    one bad path never stops the others from being sent.
+    """
+    from imgclass.input_files import bad_file_line, check_readable
+    from imgclass.transfer.client import image_files
+
+    files: list[Path] = []
+    bad = 0
+    for path in paths:
+        for file in image_files(path) if path.is_dir() else [path]:
+            try:
+                check_readable(file)
+            except (OSError, ValueError) as exc:
+                print(f"imgclass send: {bad_file_line(file, exc)}", file=sys.stderr)
+                bad += 1
+            else:
+                files.append(file)
+    return files, bad
 
 
 def _tell_retry(attempt: int, error: BaseException, delay: float) -> None:

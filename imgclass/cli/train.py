@@ -53,9 +53,13 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from imgclass.classifiers import make_classifier
-    from imgclass.data import load_dataset
+    from imgclass.cli.reproduce import load_sets, warn_skipped
+    from imgclass.feature_cache import cached_features, screened
     from imgclass.models import describe_training, save_model
+    from imgclass.threads import one_thread
     from imgclass.training_size import check_fitted_scores, check_training_set, internal_folds
 
     params = parse_params(args.param)
@@ -63,19 +67,21 @@ def run(args: argparse.Namespace) -> int:
         classifier = make_classifier(args.classifier, **params)
     except TypeError as exc:
         raise ValueError(f"bad --param for {args.classifier}: {exc}") from None
-    dataset = load_dataset(args.data_dir, on_error="skip")
+    (loaded,) = load_sets(args.data_dir)
+    # A file that cannot be read is left out (named below) and the rest are fitted on: one bad file
+    # never costs a training run.
+    dataset = screened(loaded, [classifier], progress=not args.no_progress)
     folds = internal_folds(classifier.get_params(deep=False))
     for warning in check_training_set(dataset.labels, dataset.sources, folds=folds):
         print(f"imgclass train: warning: {warning}", file=sys.stderr)
-    features, _ = classifier.extract_features_timed(
-        dataset.images, progress=not args.no_progress, desc=f"features ({args.classifier})"
-    )
+    features = np.array(cached_features(dataset, classifier).features)
     classifier.fit_features(features, dataset.labels)
-    check_fitted_scores(classifier.model_.predict_proba(features)[:, 1])
+    with one_thread():
+        check_fitted_scores(classifier.model_.predict_proba(features)[:, 1])
     training = describe_training(dataset.images, dataset.labels, dataset.sources, str(dataset.root))
     path = save_model(classifier, args.out, training=training)
     print(
         f"{args.classifier} fitted on {training['n_images']} images "
         f"({training['n_real']} real, {training['n_animated']} animated) -> {path} ({path.stat().st_size} bytes)"
     )
-    return 1 if dataset.skipped else 0
+    return 1 if warn_skipped(dataset.skipped) else 0

@@ -15,7 +15,7 @@ from typing import Final
 import cv2
 import numpy as np
 
-from imgclass.decode import DEFAULT_MAX_PIXELS, BGRImage, ImageDecodeError, checked_header, decode_image
+from imgclass.decode import DEFAULT_MAX_PIXELS, BGRImage, checked_header, decode_image, undecodable
 
 #: Longest side of the working image: a 512-pixel JPEG is decoded at a quarter size.
 WORKING_SIDE: Final = 128
@@ -65,5 +65,5 @@ def decode_working(data: bytes, *, side: int = WORKING_SIDE, max_pixels: int = D
     flags = _REDUCED_FLAGS[factor] | cv2.IMREAD_IGNORE_ORIENTATION
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     if image is None:
-        raise ImageDecodeError("jpeg image could not be decoded (corrupt or truncated)")
+        raise undecodable("jpeg")
     return fit_within(np.ascontiguousarray(image), side)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import cv2
 import numpy as np
 
-from imgclass.decode import ImageDecodeError, decode_with_pillow
+from imgclass.decode import ImageDecodeError, decode_with_pillow, undecodable
 from imgclass.headers import OPTIONAL_FORMATS
 from imgclass.transfer.protocol import ProtocolError, Verdict
 
@@ -97,7 +97,7 @@ def check_decodes(data: bytes | memoryview, fmt: str) -> None:
     except cv2.error as exc:  # OpenCV raises its own error type for some malformed inputs
         raise ProtocolError(f"payload does not decode: {exc}", code="not-an-image") from None
     if image is None:
-        raise ProtocolError(f"payload does not decode: {fmt} image is corrupt or truncated", code="not-an-image")
+        raise ProtocolError(f"payload does not decode: {undecodable(fmt)}", code="not-an-image")
 
 
 def classify(data: bytes, classifiers: Mapping[str, ReadyClassifier], max_pixels: int) -> Outcome:

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import os
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-
-def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
-    """A tiny PNG whose header declares a huge image (a decompression bomb)."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-    return b"\x89PNG\r\n\x1a\n" + body
+from tests.conftest import png_bomb
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +33,7 @@ BAD_FILES = {
     "empty.png": "empty file",
     "bomb.png": "100000x100000 pixels exceeds the limit",
     "garbage_body.png": "could not be decoded",
-    "broken_link.jpg": "No such file",
+    "broken_link.jpg": "broken symbolic link",
     "fifo.jpg": "not a regular file",
 }
 

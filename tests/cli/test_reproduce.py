@@ -68,7 +68,7 @@ def test_evaluate_names_a_skipped_file_once(tiny_dir: Path, capsys: pytest.Captu
     status = main([*argv, "--no-progress"])
     err = capsys.readouterr().err
     assert status == 1 and err.count("broken.jpg") == 1, err
-    assert "not a readable image" in err
+    assert "broken.jpg: not a recognised image: unknown magic bytes" in err
 
 
 def test_the_table_fits_100_columns(tiny_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,7 @@ import pytest
 from imgclass.cli import main
 from imgclass.transfer.client import ImageClient
 from imgclass.transfer.server import ImageServer
+from tests.conftest import write_bad_files
 from tests.transfer.conftest import TIMEOUT, make_image, sha
 
 Serve = Callable[..., ImageServer]
@@ -49,6 +50,33 @@ def test_send_random_sample_in_words(serve: Serve, folder: Path, capsys: pytest.
     assert len(out) == 3
     assert all(re.search(r"stored as \S+\.png +fake: animated \(0\.75\)", line) or "error" in line for line in out)
     assert status == (1 if any("error not-an-image" in line for line in out) else 0)
+
+
+def test_send_names_each_bad_path_once_and_sends_the_rest(
+    serve: Serve, tmp_path: Path, china_jpeg: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 21: one bad path never stops a send; each kind is named once (the server answers for the
+    files it can read but refuses: empty, text, truncated, too many pixels)."""
+    kinds = write_bad_files(tmp_path / "bad", china_jpeg)
+    good = tmp_path / "good.jpg"
+    good.write_bytes(china_jpeg)
+    missing = tmp_path / "missing.jpg"
+    named = [good, missing, *sorted((tmp_path / "bad").iterdir())]
+    server = serve()
+    status = main(["send", *map(str, named), "--port", str(server.address[1]), "--no-progress"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert f"{good}: stored as" in out  # sent, and before the bad paths were dealt with
+    del kinds["folder.jpg"]  # a folder named on the command line is a folder: its image files are sent (none)
+    for path in [missing, *(tmp_path / "bad" / name for name in kinds)]:
+        lines = [line for line in (out + err).splitlines() if f"{path}:" in line]
+        assert len(lines) == 1, (path, out, err)
+    assert f"imgclass send: {missing}: cannot read: No such file or directory" in err
+    assert "broken_link.jpg: cannot read: broken symbolic link" in err
+    assert "fifo.jpg: not a regular file" in err
+    assert re.search(r"empty\.jpg: error not-an-image: .*empty file", out)
+    assert re.search(r"bomb\.png: error too-many-pixels: png image of 100000x100000 pixels", out)
+    assert re.search(r"cut_after_header\.jpg: error not-an-image: .*jpeg image could not be decoded \(corrupt", out)
 
 
 def test_send_with_nothing_to_send(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
