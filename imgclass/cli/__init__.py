@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from imgclass import __version__
+from imgclass.cli._args import add_log_options, log_level
 
 
 def _command_modules() -> list[ModuleType]:
@@ -34,17 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tell camera photographs (real) from animated images.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    add_log_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _command_modules():
         module.register(subparsers)
+    for command in subparsers.choices.values():  # -v and -q after the command too: `imgclass classify x -v`
+        add_log_options(command, after_command=True)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
+    level = log_level(args)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         status: int = args.func(args)

@@ -19,8 +19,9 @@ ORDER = 30
 def register(subparsers: Any) -> None:
     from imgclass.bulk.engine import DASK_CHUNK_SIZE, DEFAULT_CHUNK_SIZE
     from imgclass.classifiers import classifier_names
+    from imgclass.cli._args import add_fast_option
     from imgclass.decode import DEFAULT_MAX_PIXELS
-    from imgclass.ready import DEFAULT_CLASSIFIER, FAST_CLASSIFIER
+    from imgclass.ready import DEFAULT_CLASSIFIER
 
     parser = subparsers.add_parser(
         "classify",
@@ -43,13 +44,7 @@ def register(subparsers: Any) -> None:
         help=f"registered classifier (default {DEFAULT_CLASSIFIER}, the accurate one; "
         f"choices: {', '.join(classifier_names())})",
     )
-    which.add_argument(
-        "--fast",
-        action="store_const",
-        dest="classifier",
-        const=FAST_CLASSIFIER,
-        help=f"the fast classifier ({FAST_CLASSIFIER}: about the cost of decoding a reduced image)",
-    )
+    add_fast_option(which, single=True)
     which.add_argument("--model", metavar="FILE", help="a saved model file instead of a registered classifier")
     parser.add_argument(
         "--out",

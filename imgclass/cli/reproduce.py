@@ -35,12 +35,13 @@ def register(subparsers: Any) -> None:
 def add_common_arguments(parser: argparse.ArgumentParser, *, robustness_default: bool) -> None:
     """Arguments shared by ``reproduce`` and ``evaluate``."""
     from imgclass.classifiers import POSTER_CLASSIFIERS, classifier_names
-    from imgclass.cli._args import add_classifier_option
+    from imgclass.cli._args import add_classifier_option, add_fast_option
     from imgclass.robustness import TRANSFORMS
 
     add_classifier_option(
         parser, choices=classifier_names(), help=f"classifiers to score (default: {' '.join(POSTER_CLASSIFIERS)})"
     )
+    add_fast_option(parser)
     add_classifier_option(
         parser,
         "--model",

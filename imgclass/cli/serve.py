@@ -19,7 +19,7 @@ TOKEN_ENV = "IMGCLASS_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 
 def register(subparsers: Any) -> None:
-    from imgclass.cli._args import add_classifier_option
+    from imgclass.cli._args import add_classifier_option, add_fast_option
     from imgclass.ready import DEFAULT_CLASSIFIER
 
     parser = subparsers.add_parser(
@@ -42,6 +42,7 @@ def register(subparsers: Any) -> None:
         metavar="NAME|MODEL",
         help=f"classifiers to run, registry names or model files (default: {DEFAULT_CLASSIFIER}, the accurate one)",
     )
+    add_fast_option(parser)
     parser.add_argument("--no-classify", action="store_true", help="store only, classify nothing")
     parser.add_argument(
         "--max-payload-mib",

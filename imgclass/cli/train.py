@@ -12,6 +12,7 @@ ORDER = 25
 
 def register(subparsers: Any) -> None:
     from imgclass.classifiers import classifier_names
+    from imgclass.cli._args import add_fast_option
 
     parser = subparsers.add_parser(
         "train",
@@ -22,9 +23,9 @@ def register(subparsers: Any) -> None:
         "the versions and a fingerprint of the training images.",
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="folder with real/ and animated/")
-    parser.add_argument(
-        "--classifier", metavar="NAME", required=True, choices=classifier_names(), help="classifier to fit"
-    )
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--classifier", metavar="NAME", choices=classifier_names(), help="classifier to fit")
+    add_fast_option(which, single=True)
     parser.add_argument("--out", metavar="MODEL", required=True, help="model file to write (e.g. my-model.json)")
     parser.add_argument(
         "--param",

@@ -52,3 +52,55 @@ def test_the_helper_on_any_parser() -> None:
     args = parser.parse_args(["x.jpg", "-c", "a", "my-model.json", "-c", "b"])
     assert args.classifier == ["a", "my-model.json", "b"] and args.paths == ["x.jpg"]
     assert "several after one flag" in parser.format_help()
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    return dict(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
+
+def test_every_command_with_classifier_takes_fast() -> None:
+    with_classifier = {name for name, sub in _commands().items() if "--classifier" in sub._option_string_actions}
+    assert {"classify", "evaluate", "reproduce", "serve", "train"} <= with_classifier
+    for name in sorted(with_classifier):
+        assert "--fast" in _commands()[name]._option_string_actions, f"imgclass {name} lacks --fast"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("serve", "--fast"), ["fast"]),
+        (("reproduce", "--fast"), ["fast"]),
+        (("reproduce", "--classifier", "bilateral", "--fast"), ["bilateral", "fast"]),
+        (("evaluate", "TEST", "--fast", "--classifier", "byte-length"), ["fast", "byte-length"]),
+        (("train", "DIR", "--fast", "--out", "m.json"), "fast"),
+        (("classify", "x.jpg", "--fast"), "fast"),
+    ],
+)
+def test_fast_means_classifier_fast(argv: tuple[str, ...], expected: object) -> None:
+    assert parse(*argv).classifier == expected
+
+
+def test_fast_twice_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse("reproduce", "--classifier", "fast", "--fast")
+    assert "fast given more than once" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command", ["classify x.jpg", "reproduce", "evaluate TEST", "train DIR --fast --out m", "send x"]
+)
+def test_verbosity_flags_before_and_after_the_command(command: str) -> None:
+    import logging
+
+    from imgclass.cli._args import log_level
+
+    words = command.split()
+    assert log_level(parse(*words)) == logging.WARNING
+    assert log_level(parse(*words, "-v")) == logging.INFO
+    assert log_level(parse("-v", *words, "-v")) == logging.DEBUG
+    assert log_level(parse(*words, "-q")) == logging.ERROR
+    assert log_level(parse("-v", *words, "-q")) == logging.WARNING
+    args = parse(*words, "-vv")
+    log_level(args)
+    assert args.verbose == 2  # what classify reads to leave Dask's logs on
