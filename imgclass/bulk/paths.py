@@ -7,9 +7,13 @@ way the input did. Nothing here holds more than one folder level's subfolder nam
 folders above the current one: files stream out in the order the file system lists them, which is
 stable for an unchanged folder.
 
-Every entry of a folder comes out, so every one gets a line in the output: a subfolder that is not
-descended into (no ``recursive``, or a symbolic link back to a folder above it) comes out as an
-:class:`Unlisted` path that carries the reason, and the worker turns it into an error line.
+A folder's files are taken by their extension (:data:`IMAGE_SUFFIXES`: every format read, and the known
+image formats that are not, such as SVG, so that each gets an error line saying why); any other file (a
+``MANIFEST.csv``, notes, a ``.DS_Store``) is left out and counted in the summary. A file named on the command
+line or in a list is always classified, whatever its name. Every other entry of a folder comes out, so
+every one gets a line in the output: a subfolder that is not descended into (no ``recursive``, or a
+symbolic link back to a folder above it) comes out as an :class:`Unlisted` path that carries the reason,
+and the worker turns it into an error line.
 """
 
 from __future__ import annotations
@@ -21,10 +25,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from imgclass.headers import EXTENSIONS, UNSUPPORTED_EXTENSIONS
+
 logger = logging.getLogger(__name__)
 
 PathInput = str | os.PathLike[str]
 
+#: The file-name endings a folder walk takes (lower case); other files are left out and counted.
+IMAGE_SUFFIXES = frozenset({ext for exts in EXTENSIONS.values() for ext in exts} | set(UNSUPPORTED_EXTENSIONS))
 #: The error line of a subfolder met without ``recursive``.
 NOT_DESCENDED = "a folder: not descended into without -r/--recursive"
 
@@ -45,11 +53,14 @@ class Unlisted(str):
 
 @dataclass
 class Skipped:
-    """What a walk did not descend into, for the command line's closing summary."""
+    """What a walk did not descend into or left out, for the command line's closing summary."""
 
     folders: int = 0
     loops: int = 0
     examples: list[str] = field(default_factory=list)
+    #: Files in the folders walked whose extension is not an image's, and a few of their names.
+    other_files: int = 0
+    other_examples: list[str] = field(default_factory=list)
 
     def add(self, path: str, *, loop: bool = False) -> None:
         if loop:
@@ -58,6 +69,11 @@ class Skipped:
         self.folders += 1
         if len(self.examples) < 3:  # a few names to show; a count for the rest keeps memory flat
             self.examples.append(path)
+
+    def add_other(self, path: str) -> None:
+        self.other_files += 1
+        if len(self.other_examples) < 3:
+            self.other_examples.append(path)
 
 
 def expand_paths(
@@ -126,7 +142,10 @@ def _walk(top: str, recursive: bool, skipped: Skipped | None, above: tuple[tuple
                 except OSError:  # a link loop (ELOOP), a vanished entry: the worker reports it
                     is_folder = False
                 if not is_folder:
-                    yield entry.path
+                    if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
+                        yield entry.path
+                    elif skipped is not None:
+                        skipped.add_other(entry.path)
                 elif recursive:
                     subfolders.append(entry.path)
                 else:

@@ -21,6 +21,7 @@ def register(subparsers: Any) -> None:
     from imgclass.classifiers import classifier_names
     from imgclass.cli._args import add_fast_option
     from imgclass.decode import DEFAULT_MAX_PIXELS
+    from imgclass.headers import EXTENSIONS, UNSUPPORTED_EXTENSIONS
     from imgclass.ready import DEFAULT_CLASSIFIER
 
     parser = subparsers.add_parser(
@@ -28,9 +29,12 @@ def register(subparsers: Any) -> None:
         help="classify files, folders or lists of paths, in bulk",
         description="Classify every image named by PATH (a file, a folder, or @LIST: a text file of paths, "
         "one per line; @- reads standard input). Prints one JSON line per path (path, label, score, classifier, "
-        "ms, error), or appends to --out as results arrive, in input order. A file that cannot be classified, "
-        "and a subfolder not descended into, gets a line with an error and the run goes on. Exit status: 0 all "
-        "classified, 1 some paths failed, 2 usage error.",
+        "ms, error), or appends to --out as results arrive, in input order. A folder's files are taken by "
+        f"extension: image ones ({' '.join(e for exts in EXTENSIONS.values() for e in exts)}, and "
+        f"{' '.join(UNSUPPORTED_EXTENSIONS)} to say why they are not read); any other file (a MANIFEST.csv, "
+        "notes) is left out and counted on stderr. A file named itself (or in a @LIST) is always classified. "
+        "A file that cannot be classified, and a subfolder not descended into, gets a line with an error and "
+        "the run goes on. Exit status: 0 all classified, 1 some paths failed, 2 usage error.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image file, folder, or @LIST of paths")
     parser.add_argument(
@@ -155,6 +159,13 @@ def _report_skipped(skipped: Skipped) -> None:
         print(
             f"imgclass classify: {skipped.folders} subfolder(s) not descended into ({examples}); "
             "pass -r/--recursive to classify the images inside them",
+            file=sys.stderr,
+        )
+    if skipped.other_files:
+        examples = ", ".join(skipped.other_examples) + (", ..." if skipped.other_files > 3 else "")
+        print(
+            f"imgclass classify: {skipped.other_files} file(s) in the folders left out: not an image by their "
+            f"extension ({examples}); name a file itself to classify it whatever its extension",
             file=sys.stderr,
         )
     if skipped.loops:

@@ -267,3 +267,26 @@ def test_parquet_output_and_resume(image_dir: Path, tmp_path: Path) -> None:
     assert run_cli(image_dir, "--out", out) == 2  # exists: --resume or --overwrite
     assert run_cli(image_dir, "--out", out, "--resume") == 0
     assert len(list(read_results(out))) == 12
+
+
+def test_the_bundled_folder_classifies_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 21: data/reference holds MANIFEST.csv beside real/ and animated/; it is left out and counted."""
+    from imgclass.data import reference_dir
+
+    assert run_cli(reference_dir(), "-r", "--classifier", "byte-length") == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 474
+    assert "MANIFEST.csv" not in captured.out
+    assert "1 file(s) in the folders left out: not an image by their extension" in captured.err
+    assert "MANIFEST.csv" in captured.err
+
+
+def test_the_help_names_every_extension_a_folder_walk_takes() -> None:
+    from imgclass.bulk.paths import IMAGE_SUFFIXES
+    from imgclass.cli import build_parser
+
+    parser = build_parser()
+    help_text = parser._subparsers._group_actions[0].choices["classify"].format_help()  # type: ignore[union-attr]
+    words = set(" ".join(help_text.split()).replace("(", " ").replace(")", " ").replace(";", " ").replace(",", " ").split())
+    assert sorted(IMAGE_SUFFIXES - words) == []
+

@@ -50,11 +50,11 @@ def test_paths_are_kept_as_given(tree: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_a_symlink_loop_gets_a_line_and_the_listing_goes_on(tree: Path) -> None:
     (tree / "sub" / "loop").symlink_to(tree, target_is_directory=True)  # sub/loop -> the top again
-    (tree / "sub" / "self").symlink_to(tree / "sub" / "self")  # a link to itself: ELOOP on every stat
+    (tree / "sub" / "self.jpg").symlink_to(tree / "sub" / "self.jpg")  # a link to itself: ELOOP on every stat
     (tree / "sub" / "zz.jpg").write_bytes(b"x")  # listed after both
     skipped = Skipped()
     found = list(expand_paths(tree, recursive=True, skipped=skipped))
-    expected = ["a.jpg", "b.png", "sub/c.jpg", "sub/deeper/d.jpg", "sub/loop", "sub/self", "sub/zz.jpg"]
+    expected = ["a.jpg", "b.png", "sub/c.jpg", "sub/deeper/d.jpg", "sub/loop", "sub/self.jpg", "sub/zz.jpg"]
     assert sorted(found) == [str(tree / name) for name in expected]
     (loop,) = [p for p in found if isinstance(p, Unlisted)]
     assert loop == str(tree / "sub" / "loop") and "loop" in loop.reason
@@ -114,3 +114,17 @@ def test_skip_done_removes_first_occurrences_and_consumes_counts() -> None:
     done = Counter({"a": 2, "b": 1, "gone": 1})
     assert list(skip_done(["a", "b", "a", "a", "c", "b"], done)) == ["a", "c", "b"]
     assert done == Counter({"gone": 1})
+
+
+def test_a_folders_files_are_taken_by_extension(tmp_path: Path) -> None:
+    """Issue 21: a MANIFEST.csv beside the images is left out (and counted), not an error line."""
+    taken = ["a.jpg", "b.HEIC", "c.avif", "d.svg", "e.TIFF", "broken.png"]
+    for name in [*taken[:-1], "MANIFEST.csv", "notes.txt", "no_extension"]:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "broken.png").symlink_to(tmp_path / "nowhere.png")  # an image's name: its error line says why
+    skipped = Skipped()
+    found = sorted(os.path.basename(p) for p in expand_paths(tmp_path, skipped=skipped))
+    assert found == sorted(taken)
+    assert skipped.other_files == 3 and len(skipped.other_examples) == 3
+    # Named itself, a file is classified whatever its extension.
+    assert list(expand_paths(str(tmp_path / "MANIFEST.csv"))) == [str(tmp_path / "MANIFEST.csv")]
