@@ -18,11 +18,9 @@ import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from imgclass.bulk.main_guard import unguarded_main_hint
 from imgclass.bulk.paths import PathInput, Skipped, expand_paths, skip_done
 from imgclass.bulk.results import BulkResult, ChunkOutcome
 from imgclass.bulk.spec import ClassifierSpec, as_spec
@@ -35,6 +33,7 @@ from imgclass.bulk.worker import (
     start_worker,
 )
 from imgclass.decode import DEFAULT_MAX_PIXELS
+from imgclass.main_guard import explain_broken_pool
 from imgclass.progress import progress as progress_bar
 
 logger = logging.getLogger(__name__)
@@ -186,16 +185,11 @@ def _run(spec: ClassifierSpec, options: BulkOptions, stream: Iterator[str]) -> I
         in_flight = options.in_flight or capacity
         workers = capacity // IN_FLIGHT_PER_WORKER
         work = chunks(stream, options.paths_per_chunk, lookahead=workers + 1 if workers > 1 else 1)
-        try:
+        with explain_broken_pool():
             for chunk, outcome in run_ordered(submit, work, in_flight):
                 results = outcome.results(chunk)
                 bar.update(len(results))
                 yield results
-        except BrokenProcessPool as exc:
-            hint = unguarded_main_hint()
-            if hint is None:
-                raise
-            raise BrokenProcessPool(f"{exc} {hint}") from exc
 
 
 def chunks(items: Iterable[str], size: int, *, lookahead: int = 1) -> Iterator[list[str]]:

@@ -31,6 +31,7 @@ import numpy as np
 
 from imgclass.decode import ImageDecodeError, decode_with_pillow, undecodable
 from imgclass.headers import OPTIONAL_FORMATS
+from imgclass.main_guard import explain_broken_pool
 from imgclass.transfer.protocol import ProtocolError, Verdict
 
 if TYPE_CHECKING:
@@ -161,9 +162,15 @@ class Classifiers:
             self.workers, mp_context=multiprocessing.get_context(method),
             initializer=_init_worker, initargs=(self._spec,),
         )  # fmt: skip
-        # Start (and load the classifiers in) every worker now rather than on the first image.
-        for future in [pool.submit(_ready) for _ in range(self.workers)]:
-            future.result()
+        # Start (and load the classifiers in) every worker now rather than on the first image; a worker that
+        # dies while starting is most often a script without a __main__ guard, which the error then says.
+        try:
+            with explain_broken_pool():
+                for future in [pool.submit(_ready) for _ in range(self.workers)]:
+                    future.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
         return pool
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -287,6 +288,6 @@ def test_the_help_names_every_extension_a_folder_walk_takes() -> None:
 
     parser = build_parser()
     help_text = parser._subparsers._group_actions[0].choices["classify"].format_help()  # type: ignore[union-attr]
-    words = set(" ".join(help_text.split()).replace("(", " ").replace(")", " ").replace(";", " ").replace(",", " ").split())
+    words = set(re.sub(r"[(),;]", " ", help_text).split())
     assert sorted(IMAGE_SUFFIXES - words) == []
 

@@ -1,4 +1,4 @@
-"""A process pool broken by a script without ``if __name__ == "__main__":`` says so."""
+"""A process pool broken by a script without ``if __name__ == "__main__":`` says so: bulk's and the server's."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from imgclass.bulk.main_guard import unguarded_main_hint
+from imgclass.main_guard import unguarded_main_hint
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 GUARD = 'if __name__ == "__main__":'
 
 
@@ -53,7 +53,8 @@ def test_no_hint_without_a_script(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert unguarded_main_hint() is None
 
 
-def test_unguarded_script_with_workers_gets_the_hint(image_dir: Path, tmp_path: Path) -> None:
+def test_unguarded_script_with_workers_gets_the_hint(tiny_dir: Path, tmp_path: Path) -> None:
+    image_dir = tiny_dir / "real"
     script = tmp_path / "unguarded.py"
     script.write_text(
         "from imgclass.bulk import classify_paths\n"
@@ -66,3 +67,22 @@ def test_unguarded_script_with_workers_gets_the_hint(image_dir: Path, tmp_path: 
     )
     assert done.returncode != 0
     assert "BrokenProcessPool" in done.stderr and GUARD in done.stderr.splitlines()[-1]
+
+
+def test_unguarded_script_with_a_classifying_server_gets_the_hint(tmp_path: Path) -> None:
+    """The README's transfer example saved as a script, without the guard: a clear error, not a bare
+    BrokenProcessPool (issue 21)."""
+    script = tmp_path / "serve_unguarded.py"
+    script.write_text(
+        "from imgclass.transfer import ImageServer\n"
+        f"with ImageServer(out_dir={str(tmp_path / 'received')!r}, port=0, classifiers=['byte-length'], "
+        "workers=1) as server:\n"
+        "    print('listening on', server.address)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=240, check=False
+    )
+    assert done.returncode != 0 and "listening on" not in done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert "BrokenProcessPool" in last and GUARD in last and str(script) in last, done.stderr[-2000:]
