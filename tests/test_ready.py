@@ -131,6 +131,44 @@ def test_scores_batch_falls_back_to_one_by_one() -> None:
     assert isinstance(scores[1], ValueError)
 
 
+class _Timed(_Fixed):
+    """An estimator on features that says how long each image's features took (as ImageClassifier does)."""
+
+    def __init__(self, ms: list[float]) -> None:
+        super().__init__(0.75)
+        self.ms = ms
+
+    def extract_features_timed(self, images: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros((len(images), 1)), np.array(self.ms[: len(images)])
+
+    def fitted_model(self) -> _Fixed:
+        return _Fixed(0.75)
+
+
+def test_timed_scores_give_each_image_its_own_time() -> None:
+    """Issue 21: bulk's ms was one batch share for every file of a batch."""
+    scores, seconds = ReadyClassifier("t", _Timed([1.0, 250.0, 3.0])).timed_scores([b"a", b"b", b"c"])
+    assert scores == [0.75, 0.75, 0.75]
+    spent = np.asarray(seconds) * 1e3 - np.array([1.0, 250.0, 3.0])
+    assert np.all(spent >= 0) and np.ptp(spent) < 1e-9  # the model call's share, the same for each
+
+
+def test_timed_scores_of_a_plain_estimator_share_its_batch() -> None:
+    good, bad = _png(value=1), _png(value=2)
+    scores, seconds = ReadyClassifier("c", _Fixed(0.25, bad=bad)).timed_scores([good, bad, good])
+    assert scores[0] == scores[2] == 0.25 and isinstance(scores[1], ValueError)
+    assert len(seconds) == 3 and np.all(np.asarray(seconds) > 0) and np.ptp(seconds) == 0
+
+
+def test_timed_scores_equal_scores_for_a_real_classifier() -> None:
+    images = [_png(value=v) for v in (10, 120, 240)] + [b"not an image"]
+    classifier = ready(FAST_CLASSIFIER)
+    timed, seconds = classifier.timed_scores(images)
+    plain = classifier.scores(images)
+    assert timed[:3] == plain[:3] and isinstance(timed[3], ImageDecodeError) and isinstance(plain[3], ImageDecodeError)
+    assert len(set(np.round(seconds, 9))) > 1
+
+
 def test_non_finite_score_is_an_error() -> None:
     result = classify_bytes(_png(), [ReadyClassifier("nan", _Fixed(float("nan")))])
     assert result.verdicts[0].error is not None and "non-finite" in result.verdicts[0].error

@@ -65,9 +65,11 @@ def classify_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOpt
     """Scores, times and errors for ``paths``, in order. This is the function every backend runs remotely.
 
     Files are read and checked one by one (:func:`imgclass.ready.check_image`), then classified in batches
-    (:meth:`imgclass.ready.ReadyClassifier.scores`, one ``predict_proba`` call for up to :data:`BATCH_BYTES`
-    of files): a model's per-call cost (input validation, tree traversal set-up, a network's forward pass)
-    is paid once per batch instead of once per image. A batch that fails is retried an image at a time.
+    (:meth:`imgclass.ready.ReadyClassifier.timed_scores`, one model call for up to :data:`BATCH_BYTES` of
+    files): a model's per-call cost (input validation, tree traversal set-up, a network's forward pass) is
+    paid once per batch instead of once per image. A batch that fails is retried an image at a time. Each
+    file's ``ms`` is its own: reading and checking it, decoding it and computing its features, plus its
+    share of the batch's model call.
     """
     classifier = resolve(spec)
     scope = _scope(spec, options)
@@ -202,13 +204,11 @@ class _Batch:
         errors: dict[int, str],
         cache_size: int,
     ) -> None:
-        """Score the batch into ``scores``/``errors``, share its time out over ``ms``, cache, and empty it."""
+        """Score the batch into ``scores``/``errors``, add each file's own time to ``ms``, cache, and empty it."""
         if not self.reads:
             return
-        start = time.perf_counter()
-        outcomes = classifier.scores([read.data for read in self.reads])
-        share = (time.perf_counter() - start) / len(self.reads)
-        for index, read, scored in zip(self.indices, self.reads, outcomes, strict=True):
+        outcomes, seconds = classifier.timed_scores([read.data for read in self.reads])
+        for index, read, scored, spent in zip(self.indices, self.reads, outcomes, seconds, strict=True):
             outcome: Outcome
             if isinstance(scored, Exception):
                 outcome = (None, describe_error(scored))
@@ -216,7 +216,7 @@ class _Batch:
             else:
                 outcome = (scored, None)
                 scores[index] = scored
-            ms[index] += share
+            ms[index] += spent
             if read.key is not None:
                 _cache.put(read.key, outcome, cache_size)
         self.indices, self.reads, self.size = [], [], 0

@@ -214,3 +214,19 @@ def test_reading_a_file_that_grew_since_fstat(tmp_path: Path) -> None:
             _read_fd(fd, 10, 1000)
     finally:
         os.close(fd)
+
+
+def test_each_file_gets_its_own_time(tmp_path: Path) -> None:
+    """Issue 21: a 16x16 JPEG and a 3013x1561 PNG in one batch were both given the batch's mean time."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    small, big = tmp_path / "small.jpg", tmp_path / "big.png"
+    cv2.imwrite(str(small), rng.integers(0, 256, (16, 16, 3), dtype=np.uint8))
+    cv2.imwrite(str(big), cv2.resize(rng.integers(0, 256, (60, 120, 3), dtype=np.uint8), (3013, 1561)))
+    paths = [str(small), str(big)]
+    results = classify_chunk(ClassifierSpec("fast"), paths, ChunkOptions())
+    assert [r.error for r in results] == [None, None]
+    # Decoding 4.7 million pixels (into a 128-pixel working image) against 256 costs the big one far more. An
+    # equal share of the batch (the old way) gave the small one about half of the big one's time.
+    assert results[0].ms < results[1].ms / 4, (results[0].ms, results[1].ms)
