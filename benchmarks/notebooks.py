@@ -18,16 +18,14 @@ that fails is reported as failed, with its error. Results go to ``benchmarks/res
 from __future__ import annotations
 
 from _requires import require
+from _results import write_results
 
 require(["nbclient", "nbformat", "nbval", "ipykernel", "imgclass"], extra="test")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -107,16 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         "goal_s": GOAL_S,
         "goal_met": met,
         "notebooks": results,
-        "versions": {
-            "python": sys.version.split()[0],
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "load_average_after": os.getloadavg(),
-        },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, document)
     return 0 if not any(r["errors"] for r in results.values()) else 1
 
 

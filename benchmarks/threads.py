@@ -18,13 +18,13 @@ less its timing fields: same folds, same models): a faster run that did less wor
 from __future__ import annotations
 
 from _requires import require
+from _results import write_results
 
 require(["numpy", "cv2", "sklearn", "imgclass"])
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -115,16 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         "goal_ratio": GOAL_RATIO,
         "goal_met": met,
         "same_output": len(tables) == 1,
-        "versions": {
-            "python": sys.version.split()[0],
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "load_average_after": os.getloadavg(),
-        },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, document)
     return 0 if len(tables) == 1 else 1
 
 

@@ -15,7 +15,10 @@ from typing import Any
 
 
 class ExtendOnce(argparse.Action):
-    """Append every value after the flag to one list, across repeats; refuse a value given twice."""
+    """Append every value after the flag to one list, across repeats; refuse a value given twice.
+
+    With ``nargs=0`` the flag takes no value and appends its ``const`` (``--fast``).
+    """
 
     def __call__(
         self,
@@ -25,6 +28,8 @@ class ExtendOnce(argparse.Action):
         option_string: str | None = None,
     ) -> None:
         items = list(getattr(namespace, self.dest, None) or [])
+        if self.nargs == 0:
+            values = [self.const]
         for value in [values] if isinstance(values, str) else list(values or ()):
             if value in items:
                 parser.error(f"{option_string or self.dest} {value} given more than once")
@@ -58,19 +63,6 @@ def add_classifier_option(
     )
 
 
-class AddFast(ExtendOnce):
-    """``--fast``: the fast classifier added to the ``--classifier`` list."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: str | Sequence[Any] | None,
-        option_string: str | None = None,
-    ) -> None:
-        super().__call__(parser, namespace, [self.const], option_string)
-
-
 def add_fast_option(parser: Any, *, single: bool = False, dest: str = "classifier") -> argparse.Action:
     """Add ``--fast``, short for ``--classifier fast``, to ``parser`` (or a mutually exclusive group).
 
@@ -85,7 +77,7 @@ def add_fast_option(parser: Any, *, single: bool = False, dest: str = "classifie
             "--fast", action="store_const", dest=dest, const=FAST_CLASSIFIER, help=what
         )
     return parser.add_argument(  # type: ignore[no-any-return]
-        "--fast", action=AddFast, nargs=0, dest=dest, const=FAST_CLASSIFIER, default=None, help=f"{what}; adds it"
+        "--fast", action=ExtendOnce, nargs=0, dest=dest, const=FAST_CLASSIFIER, default=None, help=f"{what}; adds it"
     )
 
 
