@@ -225,8 +225,10 @@ def test_each_file_gets_its_own_time(tmp_path: Path) -> None:
     cv2.imwrite(str(small), rng.integers(0, 256, (16, 16, 3), dtype=np.uint8))
     cv2.imwrite(str(big), cv2.resize(rng.integers(0, 256, (60, 120, 3), dtype=np.uint8), (3013, 1561)))
     paths = [str(small), str(big)]
-    results = classify_chunk(ClassifierSpec("fast"), paths, ChunkOptions())
-    assert [r.error for r in results] == [None, None]
+    runs = [classify_chunk(ClassifierSpec("fast"), paths, ChunkOptions(cache_size=0)) for _ in range(3)]
+    assert all(r.error is None for results in runs for r in results)
+    small_ms, big_ms = (float(np.median([results[i].ms for results in runs])) for i in (0, 1))
     # Decoding 4.7 million pixels (into a 128-pixel working image) against 256 costs the big one far more. An
-    # equal share of the batch (the old way) gave the small one about half of the big one's time.
-    assert results[0].ms < results[1].ms / 4, (results[0].ms, results[1].ms)
+    # equal share of the batch (the old way) gave the small one about half of the big one's time. Medians of
+    # three runs, so that one preemption on a busy machine does not decide it.
+    assert small_ms < big_ms / 4, (small_ms, big_ms)
