@@ -18,9 +18,33 @@ SAMPLE_DIR = Path(sklearn.__file__).parent / "datasets" / "images"
 
 @pytest.fixture(scope="session", autouse=True)
 def _one_thread_per_library() -> object:
-    """Tests fit tiny models: OpenMP/BLAS threads only add spin-waiting, badly so on a busy 2-core CI."""
+    """Tests fit tiny models: OpenMP/BLAS threads only add spin-waiting, badly so on a busy 2-core CI.
+
+    The package limits its own fits (imgclass.threads); tests/test_threads.py lifts this limit to check that.
+    """
     with threadpool_limits(limits=1):
         yield
+
+
+#: Variables that fix a thread count for every process started after them.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_variables_left_behind() -> object:
+    """Put the thread variables back as they were after each test.
+
+    A Dask nanny sets ``OMP_NUM_THREADS=1`` (and MKL's and OpenBLAS's) in the environment of the process that
+    starts it, for good. The notebooks run last, in kernels that inherit this process's environment: after
+    the bulk tests they all ran on one thread, which hid how slow fitting was without it (issue 21).
+    """
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def draw_cartoon(seed: int, size: int = 256) -> np.ndarray:
