@@ -67,6 +67,8 @@ ENGRAVING_P = {"colour_cartoon": 0.06, "painted_rendered": 0.1, "anime_colour": 
 SMALL_P = {"real": 0.35, "animated": 0.06}
 SMALL_SIDES = (64, 80, 96, 128, 160, 192, 227, 240)
 DOUBLE_JPEG_P = 0.35
+#: aged and engraving views are drawn at most this large (their files are resized to 256-1280 px anyway)
+MAX_DERIVED_SIDE = 1600
 PHASH_MAX = 4
 DHASH_MAX = 8
 BUILDER_VERSION = "5"  # bump to invalidate the per-file cache in OUT/.work
@@ -247,10 +249,12 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
     if not entry.has("no_derive"):
         if entry.label == REAL and not entry.has("cutout") and more.random() < AGED_P:
             pick = parents[more.randrange(len(parents))]
-            extra.append(derive("--aged", "aged", views.aged_photo(pick.pixels, more), "old_photo", pick))
+            pixels = views.shrink(pick.pixels, MAX_DERIVED_SIDE)
+            extra.append(derive("--aged", "aged", views.aged_photo(pixels, more), "old_photo", pick))
         if entry.label == ANIMATED and more.random() < ENGRAVING_P.get(domain, 0.0):
             pick = parents[more.randrange(len(parents))]
-            extra.append(derive("--engraving", "engraving", views.engraving(pick.pixels, more), "engraving", pick))
+            pixels = views.shrink(pick.pixels, MAX_DERIVED_SIDE)
+            extra.append(derive("--engraving", "engraving", views.engraving(pixels, more), "engraving", pick))
     for view in extra:
         encode_and_write(view, more)
     if more.random() < SMALL_P[entry.label]:
