@@ -218,7 +218,7 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
                 "width": out_pixels.shape[1],
                 "height": out_pixels.shape[0],
                 "orig_sha256": orig_sha,
-                "faces": int(entry.has("face") and view.whole),
+                "faces": int((entry.has("face") and view.whole) or view.derived.startswith("face_crop")),
             }
         )
 
@@ -255,6 +255,13 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
             pick = parents[more.randrange(len(parents))]
             pixels = views.shrink(pick.pixels, MAX_DERIVED_SIDE)
             extra.append(derive("--engraving", "engraving", views.engraving(pixels, more), "engraving", pick))
+    face_boxes = [flag for flag in entry.flags.split(",") if flag.startswith("facecrop:")]
+    for number, flag in enumerate(face_boxes, 1):
+        # A face drawn round by eye in a photo of people (checked/face_crops.txt): a face close-up.
+        x, y, w, h = (int(v) for v in flag.split(":")[1:])
+        box = views.Box(x, y, min(w, width - x), min(h, height - y))
+        derived = f"face_crop:{box.x},{box.y},{box.width},{box.height}"
+        extra.append(View(f"--face{number}", views.crop(base, box), domain, derived, False, True))
     for view in extra:
         encode_and_write(view, more)
     if more.random() < SMALL_P[entry.label]:

@@ -130,7 +130,7 @@ class Entry:
     #: comma-separated: cutout (no crops), pixel (nearest-neighbour scaling), invert (white-on-black art),
     #: bw_if_grey / colour_if_not_grey (domain decided from the pixels), no_derive, no_crop,
     #: on_black (transparency flattened onto black: space art), keep_size (a native small image, written at
-    #: its own size), face (a face close-up: see :func:`is_face`)
+    #: its own size), face (a face close-up: see :func:`face`), facecrop:X:Y:W:H (a face box drawn by eye)
     flags: str = ""
 
     def has(self, flag: str) -> bool:
@@ -555,7 +555,20 @@ KPHOTOALBUM_LICENCE = "GPL-2+"
 
 def kphotoalbum(cache: Cache) -> list[Candidate]:
     rows = (line.split("\t") for line in checked("kphotoalbum"))
-    return [Candidate(KPHOTOALBUM + name, domain) for name, domain in rows]
+    return [Candidate(KPHOTOALBUM + name, domain, flags=face_crop_flags("kphotoalbum", KPHOTOALBUM + name))
+            for name, domain in rows]  # fmt: skip
+
+
+def face_crop_flags(source: str, inside: str) -> str:
+    """``facecrop:X:Y:W:H`` flags for the face boxes drawn by eye in checked/face_crops.txt (pixels of the file)."""
+    boxes = []
+    for line in checked("face_crops"):
+        if line.startswith("#"):
+            continue
+        name, path, box = line.split("\t")
+        if (name, path) == (source, inside):
+            boxes.append("facecrop:" + box.replace(",", ":"))
+    return ",".join(boxes)
 
 
 def plasma_photos(cache: Cache) -> list[Candidate]:

@@ -186,6 +186,13 @@ def test_faces_mark_whole_pictures_of_face_entries_only(tmp_path: Path) -> None:
     assert seen == {True, False}
     plain = build_v2.process(_job(tmp_path, _entry("/photos/q.jpg"), _photo_jpeg(99), "fixture__q"))["rows"]
     assert {row["faces"] for row in plain} == {0}
+    boxed = _entry("/people/g.jpg", domain="people", flags="facecrop:10:20:100:120,facecrop:600:400:200:200")
+    rows = build_v2.process(_job(tmp_path, boxed, _photo_jpeg(5, (700, 500)), "fixture__g"))["rows"]
+    faces = {row["path"].rsplit(".", 1)[0]: row for row in rows if row["faces"]}
+    assert sorted(faces) == ["real/fixture__g--face1", "real/fixture__g--face2"]
+    assert faces["real/fixture__g--face1"]["derived"] == "face_crop:10,20,100,120"
+    assert faces["real/fixture__g--face2"]["derived"] == "face_crop:600,400,100,100"  # clipped to the picture
+    assert all(row["group"] == boxed.group and row["domain"] == "people" for row in faces.values())
 
 
 def test_small_views_are_small_jpegs_in_their_group(tmp_path: Path) -> None:
