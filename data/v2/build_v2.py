@@ -62,7 +62,7 @@ MANGA_P = {"colour_cartoon": 0.2, "anime_colour": 1.0, "painted_rendered": 0.3, 
 #: issue 20: old prints of real photos (old_photo), engravings of drawings and paintings (engraving), and
 #: small re-saved copies of anything. Each class gets its own small share so that images under 256 px are
 #: about as common in both (the animated side has many native small icons and renders).
-AGED_P = 0.12
+AGED_P = 0.17
 ENGRAVING_P = {"colour_cartoon": 0.06, "painted_rendered": 0.1, "anime_colour": 0.3, "bw_drawing": 0.04}
 SMALL_P = {"real": 0.35, "animated": 0.06}
 SMALL_SIDES = (64, 80, 96, 128, 160, 192, 227, 240)
@@ -71,7 +71,7 @@ DOUBLE_JPEG_P = 0.35
 MAX_DERIVED_SIDE = 1600
 PHASH_MAX = 4
 DHASH_MAX = 8
-BUILDER_VERSION = "5"  # bump to invalidate the per-file cache in OUT/.work
+BUILDER_VERSION = "6"  # bump to invalidate the per-file cache in OUT/.work
 
 
 def sanitise(text: str) -> str:
@@ -218,7 +218,7 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
                 "width": out_pixels.shape[1],
                 "height": out_pixels.shape[0],
                 "orig_sha256": orig_sha,
-                "faces": int((entry.has("face") and view.whole) or view.derived.startswith("face_crop")),
+                "faces": int(view.whole and (entry.has("face") or view.suffix.startswith("--face"))),
             }
         )
 
@@ -245,37 +245,43 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
 
     # Views added for issue 20 draw from a stream of their own, so every view above keeps its bytes.
     more = random.Random(f"{job['seed']}:{entry.source}:{entry.inside}:issue20")
+    # The few real face close-ups always get their old-print and small views, of the whole picture.
+    real_face = entry.label == REAL and entry.has("face")
     extra: list[View] = []
     if not entry.has("no_derive"):
-        if entry.label == REAL and not entry.has("cutout") and more.random() < AGED_P:
-            pick = parents[more.randrange(len(parents))]
+        if entry.label == REAL and not entry.has("cutout") and (real_face or more.random() < AGED_P):
+            pick = planned[0] if real_face else parents[more.randrange(len(parents))]
             pixels = views.shrink(pick.pixels, MAX_DERIVED_SIDE)
             extra.append(derive("--aged", "aged", views.aged_photo(pixels, more), "old_photo", pick))
         if entry.label == ANIMATED and more.random() < ENGRAVING_P.get(domain, 0.0):
             pick = parents[more.randrange(len(parents))]
             pixels = views.shrink(pick.pixels, MAX_DERIVED_SIDE)
             extra.append(derive("--engraving", "engraving", views.engraving(pixels, more), "engraving", pick))
-    face_boxes = [flag for flag in entry.flags.split(",") if flag.startswith("facecrop:")]
-    for number, flag in enumerate(face_boxes, 1):
+    face_crops = []
+    for number, flag in enumerate((f for f in entry.flags.split(",") if f.startswith("facecrop:")), 1):
         # A face drawn round by eye in a photo of people (checked/face_crops.txt): a face close-up.
         x, y, w, h = (int(v) for v in flag.split(":")[1:])
         box = views.Box(x, y, min(w, width - x), min(h, height - y))
         derived = f"face_crop:{box.x},{box.y},{box.width},{box.height}"
-        extra.append(View(f"--face{number}", views.crop(base, box), domain, derived, False, True))
-    for view in extra:
+        face_crops.append(View(f"--face{number}", views.crop(base, box), domain, derived, False, True))
+    for view in extra + face_crops:
         encode_and_write(view, more)
-    if more.random() < SMALL_P[entry.label]:
-        # The same picture small and re-saved, as it travels the web: 64-240 px, JPEG once or twice.
-        pick = parents[more.randrange(len(parents))]
+
+    def small(pick: View, suffix: str) -> None:
+        """The same picture small and re-saved, as it travels the web: 64-240 px, JPEG once or twice."""
         side = more.choice(SMALL_SIDES)
         pixels = views.shrink(pick.pixels, side, nearest=nearest)
         qualities = [more.randint(30, 95) for _ in range(2 if more.random() < DOUBLE_JPEG_P else 1)]
-        view = View("--small", pixels, pick.domain, f"small{pick.suffix}:q" + "+".join(map(str, qualities)),
-                    False, pick.whole)  # fmt: skip
+        derived = f"small{pick.suffix}:q" + "+".join(map(str, qualities))
         payload = views.resave_jpeg(pixels, qualities)
         with Image.open(io.BytesIO(payload)) as image:
             decoded = np.asarray(image)
-        write(view, payload, "jpeg", decoded)
+        write(View(suffix, pixels, pick.domain, derived, False, pick.whole), payload, "jpeg", decoded)
+
+    if real_face or more.random() < SMALL_P[entry.label]:
+        small(planned[0] if real_face else parents[more.randrange(len(parents))], "--small")
+    for view in face_crops:
+        small(view, f"{view.suffix}-small")
     return {"key": job["key"], "rows": rows, "phash": hashes[0], "dhash": hashes[1]}
 
 
@@ -386,6 +392,10 @@ def contact_sheets(rows: list[dict[str, Any]], out: Path, folder: Path, per_shee
     by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_source[row["source"]].append(row)
+        # The derived kinds added for issue 20 get sheets of their own (views_aged.jpg, ...), across sources.
+        kind = row["derived"].split(":")[0].split("--")[0]
+        if kind in ("aged", "engraving", "small", "face_crop"):
+            by_source[f"views_{kind}"].append(row)
     cols = 12
     for source, items in sorted(by_source.items()):
         items = sorted(items, key=lambda r: r["path"])

@@ -99,11 +99,13 @@ def image_cues(row: dict[str, str], root: Path) -> dict[str, float]:
     }
 
 
-def cue_table(rows: list[dict[str, str]], root: Path, by_domain: bool = False) -> str:
-    """Per class (and per domain): greyscale, white margin, file size, pixels, small images, few colours, faces."""
+def cue_table(rows: list[dict[str, str]], cues: list[dict[str, float]], by_domain: bool = False) -> str:
+    """Per class (and per domain): greyscale, white margin, file size, pixels, small images, few colours, faces.
+
+    ``cues`` are :func:`image_cues` of ``rows``, in the same order.
+    """
     import numpy as np
 
-    cues = [image_cues(r, root) for r in rows]
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
         groups[r["label"], r["domain"] if by_domain else ""].append(i)
@@ -152,8 +154,9 @@ def main(argv: list[str]) -> int:
     rows = read(args.manifest)
     tables = {"domains": domain_table(rows), "sources": source_table(rows)}
     if args.root:
-        tables["cues"] = cue_table(rows, args.root)
-        tables["domain-cues"] = cue_table(rows, args.root, by_domain=True)
+        cues = [image_cues(r, args.root) for r in rows]
+        tables["cues"] = cue_table(rows, cues)
+        tables["domain-cues"] = cue_table(rows, cues, by_domain=True)
     for table in tables.values():
         print(table, end="\n\n")
     for key, value in summary(rows).items():

@@ -823,10 +823,13 @@ FREEORION = "usr/share/games/freeorion/default/data/art/"
 
 
 def freeorion(cache: Cache) -> list[Candidate]:
-    """Painted nebulae (space art, on black like the telescope photos), species scenes, hull renders, monsters."""
+    """Painted nebulae and rendered stars (space art, on black like the telescope photos), species scenes,
+    hull renders and monster icons (painted_rendered)."""
     root = cache.deb("freeorion-data")
-    nebulae = _files(root, FREEORION + "nebulae/*.png")
-    out = [Candidate(_rel(root, p), "space_art", flags="on_black,no_crop") for p in nebulae]
+    space = _files(root, FREEORION + "nebulae/*.png")
+    # Rendered stars (with companions) and black holes of the system panel; nostar/unknown are empty or a "?".
+    space += [p for p in _files(root, FREEORION + "stars_sidepanel/*.png") if not p.stem.startswith(("no", "unk"))]
+    out = [Candidate(_rel(root, p), "space_art", flags="on_black,no_crop") for p in space]
     for p in _files(root, FREEORION + "species/*.png") + _files(root, FREEORION + "species/preview/*.png"):
         # A preview is a strip cut from its species' scene: one group.
         out.append(Candidate(_rel(root, p), "painted_rendered", group="freeorion:species:" + p.stem.split()[0]))

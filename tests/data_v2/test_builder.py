@@ -189,10 +189,16 @@ def test_faces_mark_whole_pictures_of_face_entries_only(tmp_path: Path) -> None:
     boxed = _entry("/people/g.jpg", domain="people", flags="facecrop:10:20:100:120,facecrop:600:400:200:200")
     rows = build_v2.process(_job(tmp_path, boxed, _photo_jpeg(5, (700, 500)), "fixture__g"))["rows"]
     faces = {row["path"].rsplit(".", 1)[0]: row for row in rows if row["faces"]}
-    assert sorted(faces) == ["real/fixture__g--face1", "real/fixture__g--face2"]
+    stem = "real/fixture__g--face"
+    assert sorted(faces) == [f"{stem}1", f"{stem}1-small", f"{stem}2", f"{stem}2-small"]
+    assert faces["real/fixture__g--face2-small"]["derived"].startswith("small--face2:q")
     assert faces["real/fixture__g--face1"]["derived"] == "face_crop:10,20,100,120"
     assert faces["real/fixture__g--face2"]["derived"] == "face_crop:600,400,100,100"  # clipped to the picture
     assert all(row["group"] == boxed.group and row["domain"] == "people" for row in faces.values())
+    # A real face close-up always has an old-print and a small view of the whole picture.
+    face = build_v2.process(_job(tmp_path, _entry("/people/f.jpg", domain="people", flags="face"), _photo_jpeg(6), "f"))
+    whole = {row["derived"].split(":")[0] for row in face["rows"] if row["faces"]}
+    assert {"", "aged", "small"} <= whole
 
 
 def test_small_views_are_small_jpegs_in_their_group(tmp_path: Path) -> None:
