@@ -96,7 +96,7 @@ def test_process_real_photo_views(tmp_path: Path) -> None:
             assert image.size == (row["width"], row["height"])
             assert image.format.lower() == row["format"] or (image.format == "JPEG" and row["format"] == "jpeg")
         assert row["group"] == entry.group and row["label"] == "real"
-        assert row["domain"] in {"nature_landscape", "grey_photo", "night_lowlight"}
+        assert row["domain"] in {"nature_landscape", "grey_photo", "night_lowlight", "old_photo"}
         if row["domain"] == "grey_photo":
             assert row["greyscale"] == 1
     assert 0 <= result["phash"] < 2**64
