@@ -820,13 +820,17 @@ def sweethome3d_licence(cache: Cache, package: str, inside: str) -> str:
 
 
 FREEORION = "usr/share/games/freeorion/default/data/art/"
+#: FreeOrion's nebulae that are near-duplicates (the build's perceptual hash) of the ones Naev credits to NASA
+#: in its ARTWORK_LICENSE.yaml: telescope photographs, not paintings, so not animated. Naev credits the other
+#: FreeOrion nebulae it ships to their painter (Josh Combs).
+FREEORION_NASA = frozenset({"nebula2", "nebula4", "nebula10", "nebula12", "nebula16", "nebula17", "nebula19"})
 
 
 def freeorion(cache: Cache) -> list[Candidate]:
     """Painted nebulae and rendered stars (space art, on black like the telescope photos), species scenes,
     hull renders and monster icons (painted_rendered)."""
     root = cache.deb("freeorion-data")
-    space = _files(root, FREEORION + "nebulae/*.png")
+    space = [p for p in _files(root, FREEORION + "nebulae/*.png") if p.stem not in FREEORION_NASA]
     # Rendered stars (with companions) and black holes of the system panel; nostar/unknown are empty or a "?".
     space += [p for p in _files(root, FREEORION + "stars_sidepanel/*.png") if not p.stem.startswith(("no", "unk"))]
     out = [Candidate(_rel(root, p), "space_art", flags="on_black,no_crop") for p in space]
@@ -846,14 +850,32 @@ def naev_space(cache: Cache) -> list[Candidate]:
     """
     root = cache.deb("naev-data")
     gfx = "usr/share/naev/dat/gfx/"
+    photos = naev_space_agency_files(root / gfx / "ARTWORK_LICENSE.yaml")
     out = [Candidate(_rel(root, p), "space_art", flags="on_black,no_crop")
-           for p in _files(root, gfx + "bkg/*.png") + _files(root, gfx + "bkg/star/*.png")]  # fmt: skip
+           for p in _files(root, gfx + "bkg/*.png") + _files(root, gfx + "bkg/star/*.png")
+           if p.name not in photos]  # fmt: skip
     for p in _files(root, gfx + "planet/space/*.png"):
+        if p.name in photos:
+            continue
         if re.fullmatch(r"[A-Z]\d\d|\d{3}", p.stem):
             out.append(Candidate(_rel(root, p), "space_art", flags="on_black,no_crop"))
         elif not p.stem.startswith(("moon-", "jump")):
             out.append(Candidate(_rel(root, p), "painted_rendered"))
     return out
+
+
+def naev_space_agency_files(artwork_licence: Path) -> frozenset[str]:
+    """File names Naev's ARTWORK_LICENSE.yaml credits to NASA or ESA: photographs (telescope, spacecraft)."""
+    names: set[str] = set()
+    agency = False
+    for line in artwork_licence.read_text(encoding="utf-8").splitlines():
+        if line.startswith("- "):  # an author's block begins
+            agency = bool(re.match(r"- (NASA|ESA)\b", line))
+        elif agency:
+            found = re.fullmatch(r"\s*- (\S+\.png)\s*", line)
+            if found:
+                names.add(found[1])
+    return frozenset(names)
 
 
 def kstars_figures(cache: Cache) -> list[Candidate]:

@@ -270,3 +270,14 @@ def test_face_rules() -> None:
     assert not sources.face("wesnoth", "/usr/share/games/wesnoth/1.16/data/core/images/portraits/monsters/a.png")
     assert sources.face("kphotoalbum", "/usr/share/kphotoalbum/demo/jesper.jpg")
     assert not sources.face("kphotoalbum", "/usr/share/kphotoalbum/demo/skagen.jpg")
+
+
+def test_naev_agency_credits_are_read(tmp_path: Path) -> None:
+    licence = tmp_path / "ARTWORK_LICENSE.yaml"
+    licence.write_text(
+        "- Bobbens:\n   license: PD\n   planet:\n     space:\n       - moon-A00.png\n"
+        "- NASA:\n   license: PD\n   bkg:\n     - nebula02.png\n"
+        "- ESA:\n   license: PD (with modifications)\n   planet:\n     exterior:\n       - rocky-00.png\n"
+        "- Josh Combs <http://freeorion.org>:\n   license: CC-by-sa 3.0\n   bkg:\n     - nebula20.png\n"
+    )
+    assert sources.naev_space_agency_files(licence) == {"nebula02.png", "rocky-00.png"}
