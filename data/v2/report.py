@@ -95,7 +95,9 @@ def image_cues(row: dict[str, str], root: Path) -> dict[str, float]:
         "bytes": float((root / row["path"]).stat().st_size),
         "pixels": float(int(row["width"]) * int(row["height"])),
         "small": float(max(int(row["width"]), int(row["height"])) < SMALL_SIDE),
-        "few_colours": float(int(np.searchsorted(cover, 0.95)) + 1 <= FEW_COLOURS),
+        # Grey pictures have at most 16 levels here, so they count only when they are colour files' peers:
+        # the share is taken over the colour images (greyscale is its own column).
+        "few_colours": float(int(np.searchsorted(cover, 0.95)) + 1 <= FEW_COLOURS) if row["greyscale"] != "1" else -1,
     }
 
 
@@ -112,7 +114,7 @@ def cue_table(rows: list[dict[str, str]], cues: list[dict[str, float]], by_domai
     head = "| class | domain | images |" if by_domain else "| class | images |"
     lines = [
         head + f" greyscale | > 20% near-white pixels | median file size | median pixels | under {SMALL_SIDE} px"
-        f" | few colours | faces |",
+        f" | few colours (colour images) | faces |",
         "|---|" + ("---|" if by_domain else "") + "---|---|---|---|---|---|---|---|",
     ]
     order = [(label, domain) for domain, label in DOMAINS.items()] if by_domain else [("real", ""), ("animated", "")]
@@ -122,7 +124,8 @@ def cue_table(rows: list[dict[str, str]], cues: list[dict[str, float]], by_domai
             continue
 
         def share(key: str, picked: list[int] = mine) -> str:
-            return f"{np.mean([cues[i][key] for i in picked]):.1%}"
+            values = [cues[i][key] for i in picked if cues[i][key] >= 0]
+            return f"{np.mean(values):.1%}" if values else "-"
 
         grey = np.mean([rows[i]["greyscale"] == "1" for i in mine])
         faces = sum(rows[i].get("faces") == "1" for i in mine)

@@ -971,7 +971,7 @@ SOURCES: tuple[Source, ...] = (
     Source("sample_photos", "*", REAL, 100, sample_photos),
     Source("kphotoalbum", "kphotoalbum", REAL, 100, kphotoalbum, KPHOTOALBUM_LICENCE),
     Source("plasma_photos", "plasma-workspace-data", REAL, 100, plasma_photos, v1_licence),
-    Source("cinnamon_photos", "cinnamon-common", REAL, 100, cinnamon_photos, v1_licence, small=True),
+    Source("cinnamon_photos", "cinnamon-common", REAL, 100, cinnamon_photos, v1_licence),
     Source("kstars_sky", "kstars-data", REAL, 100, kstars_sky, v1_licence),
     # animated
     Source("openclipart", "openclipart-png", ANIMATED, 650, openclipart, v1_licence),
@@ -1000,7 +1000,7 @@ SOURCES: tuple[Source, ...] = (
     Source("freeorion", "freeorion-data", ANIMATED, 200, freeorion, v1_licence),
     Source("naev_space", "naev-data", ANIMATED, 200, naev_space, v1_licence),
     Source("kstars_figures", "kstars-data", ANIMATED, 200, kstars_figures, v1_licence),
-    Source("cinnamon_drawn", "cinnamon-common", ANIMATED, 100, cinnamon_drawn, v1_licence, small=True),
+    Source("cinnamon_drawn", "cinnamon-common", ANIMATED, 100, cinnamon_drawn, v1_licence),
     Source("plasma_konqi", "plasma-workspace-data", ANIMATED, 100, plasma_konqi, v1_licence),
 )
 SLICE_CAP = 25
