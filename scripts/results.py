@@ -463,23 +463,25 @@ def known_values() -> set[str]:
     return shown
 
 
-def check() -> list[str]:
-    """Every disagreement between a page and the results files, as one line each (empty when all agree)."""
+def page_problems(text: str, where: str, known: set[str]) -> list[str]:
+    """What disagrees between one page's text and the results files, one line each."""
     problems = []
-    known = known_values()
-    for page in pages():
-        text = page.read_text()
-        where = page.relative_to(REPO)
-        for match in BLOCK.finditer(text):
-            name = match.group(2)
-            try:
-                if f"{render(name)}\n" != match.group(3):
-                    problems.append(f"{where}: table {name!r} differs from its results file")
-            except (KeyError, FileNotFoundError) as error:
-                problems.append(f"{where}: table {name!r}: {error}")
-        stale = sorted({f for f in prose_figures(text) if f not in known})
-        if stale:
-            problems.append(f"{where}: figures in the prose that no results file holds: {', '.join(stale)}")
+    for match in BLOCK.finditer(text):
+        name = match.group(2)
+        try:
+            if f"{render(name)}\n" != match.group(3):
+                problems.append(f"{where}: table {name!r} differs from its results file")
+        except (KeyError, FileNotFoundError) as error:
+            problems.append(f"{where}: table {name!r}: {error}")
+    stale = sorted({f for f in prose_figures(text) if f not in known})
+    if stale:
+        problems.append(f"{where}: figures in the prose that no results file holds: {', '.join(stale)}")
+    return problems
+
+
+def version_problems() -> list[str]:
+    """Results files made with library versions other than the pinned ones."""
+    problems = []
     pins = pinned_versions()
     for spec in RESULTS.values():
         if spec.path.exists():
@@ -488,6 +490,13 @@ def check() -> list[str]:
             if differ:
                 problems.append(f"{spec.path.relative_to(REPO)} was made with {differ}, constraints.txt pins {pins}")
     return problems
+
+
+def check() -> list[str]:
+    """Every disagreement between a page and the results files, as one line each (empty when all agree)."""
+    known = known_values()
+    problems = [p for page in pages() for p in page_problems(page.read_text(), str(page.relative_to(REPO)), known)]
+    return problems + version_problems()
 
 
 def main(argv: list[str] | None = None) -> int:
