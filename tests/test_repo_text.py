@@ -109,15 +109,17 @@ def test_no_committed_file_links_outside_the_repository() -> None:
     assert not bad, "\n".join(bad)
 
 
-def notebooks_section(readme: str) -> str:
-    match = re.search(r"^## Notebooks\n(.*?)(?=^## )", readme, re.MULTILINE | re.DOTALL)
-    assert match, "the README has no '## Notebooks' section"
+def readme_section(title: str) -> str:
+    """The text of the README's ``## title`` section, up to the next one."""
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", readme, re.MULTILINE | re.DOTALL)
+    assert match, f"the README has no '## {title}' section"
     return match.group(1)
 
 
 def test_readme_indexes_every_notebook() -> None:
     on_disk = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
-    section = notebooks_section((ROOT / "README.md").read_text())
+    section = readme_section("Notebooks")
     listed = [Path(t).name for t in links(section) if t.endswith(".ipynb")]
     missing = sorted(set(on_disk) - set(listed))
     stale = sorted(set(listed) - set(on_disk))
@@ -200,15 +202,9 @@ def test_every_anchor_link_lands_on_one_heading() -> None:
     assert not bad, "\n".join(bad)
 
 
-def skips_section(readme: str) -> str:
-    match = re.search(r"^## Where tests may skip\n(.*?)(?=^## )", readme, re.MULTILINE | re.DOTALL)
-    assert match, "the README has no '## Where tests may skip' section"
-    return match.group(1)
-
-
 def test_the_skip_list_is_only_skips() -> None:
     """Install advice once sat glued to the last skip bullet ("... With conda: ...")."""
-    section = skips_section((ROOT / "README.md").read_text())
+    section = readme_section("Where tests may skip")
     bullets = re.findall(r"^- (.*?)(?=^- |^\n|\Z)", section, re.MULTILINE | re.DOTALL)
     assert len(bullets) >= 5
     for bullet in bullets:
@@ -216,7 +212,7 @@ def test_the_skip_list_is_only_skips() -> None:
 
 
 def test_the_readme_explains_every_expected_failure() -> None:
-    section = skips_section((ROOT / "README.md").read_text())
+    section = readme_section("Where tests may skip")
     sources = "\n".join(p.read_text() for p in (ROOT / "tests").rglob("*.py") if p != Path(__file__).resolve())
     assert "pytest.mark.xfail" not in sources and "pytest.xfail(" not in sources, "explain the new xfail in the README"
     checks = re.findall(r'"(check_\w+)":', sources)
