@@ -42,8 +42,10 @@ def test_every_page_agrees_with_the_results_files() -> None:
 def test_a_results_file_records_the_command_that_makes_it(name: str) -> None:
     spec = results.RESULTS[name]
     if not spec.path.exists():
+        # v2-refit needs a built v2 and an hour; until it is made, its tables read the first record's page.
         assert name == "v2-refit", f"{spec.path.relative_to(ROOT)} is missing: python scripts/results.py make {name}"
-        pytest.skip("v2-refit is made on a built v2 (an hour); its tables say so until it is")  # listed in the README
+        assert results.V2_EVERY_CLASSIFIER_PAGE.exists()
+        return
     document = json.loads(spec.path.read_text())
     shown = " ".join(spec.argv(Path("OUT"), "V2_DIR")).replace(sys.executable, "python")
     assert document["command"] == shown
