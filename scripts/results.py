@@ -411,6 +411,12 @@ def table_results_files() -> str:
         lines.append(f"| `docs/results/{spec.name}.json` | {spec.what} | {made} |")
     for name, (path, command) in EXTERNAL.items():
         lines.append(f"| `{path.relative_to(REPO)}` | {name}: written with its Markdown table | `{command}` |")
+    if not RESULTS["v2-refit"].path.exists():
+        lines.append(
+            f"| `{V2_EVERY_CLASSIFIER_PAGE.relative_to(REPO)}` | every classifier refitted on v2, as first recorded: "
+            "read in place of `v2-refit.json` until that is made | two runs of `imgclass reproduce --data V2_DIR "
+            "--cv domain --per-source --json` |"
+        )
     return "\n".join(lines)
 
 
