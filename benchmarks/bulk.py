@@ -483,8 +483,13 @@ def render(result: dict[str, Any]) -> str:
     committed JSON by it (``scripts/results.py``).
     """
     ratios = result["ratios"]
+    machine = result["machine"]
+    rounds = f"median of {result['rounds']} rounds" if result["rounds"] > 1 else "one round"
     lines = [
-        f"| configuration ({result['images']:,} images, median of {result['rounds']} rounds) | files/s "
+        f"{'A quick run' if result.get('quick') else 'A full run'} on {machine['cpus']} CPUs, load average "
+        f"{machine['load_average_before'][0]:.1f} at the start and {machine['load_average_after'][0]:.1f} at the end.",
+        "",
+        f"| configuration ({result['images']:,} images, {rounds}) | files/s "
         "| files per CPU-s | cores used | busy workers |",
         "|---|---:|---:|---:|---:|",
     ]
