@@ -52,6 +52,13 @@ def test_a_results_file_records_the_command_that_makes_it(name: str) -> None:
     assert set(results.PINNED) <= set(document["made_with"])
 
 
+def test_agreement_ignores_added_fields_only() -> None:
+    assert agrees({"a": 0.5, "rows": [{"b": 1}]}, {"a": 0.5, "rows": [{"b": 1, "new": 2}], "more": 3})
+    assert not agrees({"a": 0.5}, {"a": 0.51})
+    assert not agrees({"rows": [{"b": 1}]}, {"rows": [{"b": 1}, {"b": 2}]})
+    assert not agrees({"a": 0.5}, {})
+
+
 def test_a_changed_table_or_stale_prose_figure_is_named_with_its_page() -> None:
     table = results.render("poster")
     known = results.known_values()
@@ -89,6 +96,15 @@ def without_timings(value: Any) -> Any:
     return value
 
 
+def agrees(committed: Any, fresh: Any) -> bool:
+    """Every figure of ``committed`` is in ``fresh``, equal; fields a newer command adds do not matter."""
+    if isinstance(committed, dict):
+        return isinstance(fresh, dict) and all(k in fresh and agrees(v, fresh[k]) for k, v in committed.items())
+    if isinstance(committed, list):
+        return isinstance(fresh, list) and len(committed) == len(fresh) and all(map(agrees, committed, fresh))
+    return bool(committed == fresh)
+
+
 def rows_of(report: dict[str, Any], classifier: str) -> dict[str, Any]:
     return {
         "classifiers": [r for r in report["classifiers"] if r["name"] == classifier],
@@ -111,7 +127,7 @@ def pinned_versions_installed() -> None:
 def test_the_shipped_models_print_the_committed_figures() -> None:
     fresh = without_timings(rerun("reference-shipped")["classifiers"])
     committed = without_timings(results.load("reference-shipped")["classifiers"])
-    assert fresh == committed
+    assert agrees(committed, fresh), "the shipped models no longer score what docs/results/reference-shipped.json says"
 
 
 @pytest.mark.slow
@@ -120,6 +136,5 @@ def test_the_shipped_models_print_the_committed_figures() -> None:
 def test_byte_stream_and_its_robustness_print_the_committed_figures() -> None:
     """The figure issue 21 found moving with OpenCV: byte-stream under the screenshot and PNG re-encodings."""
     fresh = rerun("reference-refit", drop=("fast", "combined"))  # byte-stream alone: a minute, not twenty
-    assert without_timings(rows_of(fresh, "byte-stream")) == without_timings(
-        rows_of(results.load("reference-refit"), "byte-stream")
-    )
+    committed = without_timings(rows_of(results.load("reference-refit"), "byte-stream"))
+    assert agrees(committed, without_timings(rows_of(fresh, "byte-stream")))
