@@ -30,6 +30,7 @@ from imgclass.bulk.paths import Unlisted
 from imgclass.bulk.results import ChunkOutcome
 from imgclass.bulk.spec import ClassifierSpec, resolve
 from imgclass.decode import DEFAULT_MAX_PIXELS, decode_image
+from imgclass.parent_watch import exit_with_parent
 from imgclass.ready import DEFAULT_MAX_BYTES, Limits, ReadyClassifier, check_image, describe_error
 
 #: Files larger than this are refused before they are read (no photo comes near it).
@@ -113,9 +114,14 @@ def remote_chunk(spec: ClassifierSpec, paths: Sequence[str], options: ChunkOptio
 
 
 def start_worker(spec: ClassifierSpec) -> None:
-    """Prepare this worker process (once) and load the classifier (once): a pool's initializer."""
+    """Prepare this worker process (once) and load the classifier (once): a pool's initializer.
+
+    A worker that multiprocessing started (a pool's, or a Dask nanny's) also exits as soon as the process
+    that started it dies, however it dies (:func:`~imgclass.parent_watch.exit_with_parent`).
+    """
     global _worker_started
     if not _worker_started:
+        exit_with_parent()
         cv2.setNumThreads(1)
         one_thread_pools()
         keep_freed_memory()
