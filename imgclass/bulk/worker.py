@@ -139,8 +139,11 @@ def one_thread_pools() -> None:
     the trees, and its idle threads spin: with the default two threads on 2 loaded cores, one chunk's
     ``predict_proba`` took 54 ms of CPU against 1.8 ms on one thread, and bulk ``fast`` in a pool ran at a
     third of its rate. Dask's nannies set ``OMP_NUM_THREADS=1`` for their workers; this does it for the
-    pool's workers and for a command that is its own worker, where the libraries are already loaded.
+    pool's workers and for a command that is its own worker: the libraries loaded by now are limited, and
+    the environment tells those loaded later.
     """
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
     threadpool_limits(limits=1)
 
 #: glibc ``mallopt`` parameters (malloc.h) and the values :func:`keep_freed_memory` sets.
