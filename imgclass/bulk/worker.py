@@ -146,6 +146,7 @@ def one_thread_pools() -> None:
         os.environ[variable] = "1"
     threadpool_limits(limits=1)
 
+
 #: glibc ``mallopt`` parameters (malloc.h) and the values :func:`keep_freed_memory` sets.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 TRIM_THRESHOLD = 128 << 20
