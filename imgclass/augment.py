@@ -7,9 +7,14 @@ applied to decoded pixels (:func:`apply_augmentation`), in this order:
 
 * crop: keep 55-95% of each side at a random place;
 * downscale: 35-90% of the size, area-averaged (never below 48 pixels a side);
+* thumbnail: shrunk so that the longest side is 64-256 pixels, as web thumbnails and clip art come;
 * greyscale: the image as a black-and-white print or a greyscale photo would show it;
 * screenshot: shown at 60-100% with bilinear interpolation in a window with a grey margin and title bar;
+* first save: a JPEG at quality 50-95, decoded again, so the final encoding is a second compression;
 * re-encode: JPEG at quality 40-95, lossless PNG, or WEBP at quality 40-95.
+
+The thumbnail and first-save steps are drawn after the others, so the other steps of a copy are the same
+as before they were added.
 
 Copy ``k`` of image ``i`` draws from ``numpy.random.default_rng([seed, i, k])``, so a copy does not
 depend on the order or number of the other images, and the same seed gives the same bytes.
@@ -26,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imgclass.decode import BGRImage, decode_image
+from imgclass.robustness import shrink_to
 
 Encoding = Literal["jpeg", "png", "webp"]
 ENCODINGS: Final[tuple[Encoding, ...]] = ("jpeg", "png", "webp")
@@ -37,6 +43,10 @@ P_SCREENSHOT: Final = 0.15
 P_ENCODING: Final = (0.6, 0.2, 0.2)
 QUALITY_RANGE: Final = (40, 95)
 MIN_SIDE: Final = 48
+P_THUMBNAIL: Final = 0.25
+THUMBNAIL_RANGE: Final = (64, 256)
+P_FIRST_SAVE: Final = 0.2
+FIRST_SAVE_RANGE: Final = (50, 95)
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class Augmentation:
     screenshot: tuple[float, int, int] | None = None  # scale shown, margin, background grey level
     encoding: Encoding = "jpeg"
     quality: int = 90
+    thumbnail: int | None = None  # longest side, in pixels
+    first_save: int | None = None  # JPEG quality of a save before the final encoding
 
 
 def draw_augmentation(rng: np.random.Generator) -> Augmentation:
@@ -64,7 +76,12 @@ def draw_augmentation(rng: np.random.Generator) -> Augmentation:
         screenshot = (float(rng.uniform(0.6, 1.0)), int(rng.integers(4, 33)), int(rng.integers(200, 256)))
     encoding = ENCODINGS[int(rng.choice(len(ENCODINGS), p=P_ENCODING))]
     quality = int(rng.integers(QUALITY_RANGE[0], QUALITY_RANGE[1] + 1))
-    return Augmentation(crop, scale, grey, screenshot, encoding, quality)
+    thumbnail = first_save = None
+    if rng.random() < P_THUMBNAIL:
+        thumbnail = int(rng.integers(THUMBNAIL_RANGE[0], THUMBNAIL_RANGE[1] + 1))
+    if rng.random() < P_FIRST_SAVE:
+        first_save = int(rng.integers(FIRST_SAVE_RANGE[0], FIRST_SAVE_RANGE[1] + 1))
+    return Augmentation(crop, scale, grey, screenshot, encoding, quality, thumbnail, first_save)
 
 
 def _resized(image: BGRImage, scale: float, interpolation: int) -> BGRImage:
@@ -114,10 +131,14 @@ def apply_augmentation(image: BGRImage, augmentation: Augmentation) -> bytes:
         out = np.ascontiguousarray(out[y : y + h, x : x + w])
     if augmentation.scale is not None:
         out = _resized(out, augmentation.scale, cv2.INTER_AREA)
+    if augmentation.thumbnail is not None:
+        out = shrink_to(out, augmentation.thumbnail)
     if augmentation.grey:
         out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     if augmentation.screenshot is not None:
         out = _framed(out, *augmentation.screenshot)
+    if augmentation.first_save is not None:
+        out = decode_image(encode(out, "jpeg", augmentation.first_save))
     return encode(out, augmentation.encoding, augmentation.quality)
 
 

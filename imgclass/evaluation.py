@@ -38,7 +38,7 @@ from imgclass.feature_cache import FeatureTable, cached_features
 from imgclass.labels import LABEL_NAMES
 from imgclass.progress import progress as progress_bar
 from imgclass.ready import ReadyClassifier, ready_many
-from imgclass.robustness import TRANSFORMS, check_transforms, reencode_all
+from imgclass.robustness import TRANSFORMS, expand_transforms, reencode_all
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ class RobustnessScore:
     """One classifier on re-encoded test images: its balanced accuracy, and the change from the clean images.
 
     ``change`` is ``balanced_accuracy - clean_balanced_accuracy``: a drop is negative (-0.148 is a drop of
-    14.8 points), as in the tables.
+    14.8 points), as in the tables. ``per_domain`` is the accuracy per domain on the re-encoded images;
+    the clean figure of each is in the classifier's main row.
     """
 
     name: str
@@ -133,6 +134,7 @@ class RobustnessScore:
     change: float
     accuracy: float
     n: int
+    per_domain: tuple[DomainScore, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -241,6 +243,27 @@ class Report:
         lines = [ROBUSTNESS_NOTE]
         lines += _grid("classifier", f"{'clean':>7}", heads, transforms, cells, cell_width=15)
         return "\n".join(lines)
+
+    def robustness_per_domain_table(self) -> str:
+        """Per classifier, each domain's clean accuracy and its change in points under each re-encoding."""
+        blocks = []
+        mains = {c.name: c for c in self.classifiers}
+        for name in dict.fromkeys(r.name for r in self.robustness):
+            rows = [r for r in self.robustness if r.name == name and r.per_domain]
+            main = mains.get(name)
+            if not rows or main is None or not main.per_domain:
+                continue
+            clean = {d.domain: d for d in main.per_domain}
+            by_transform = [{d.domain: d for d in r.per_domain} for r in rows]
+            heads = [(d, f"{clean[d].accuracy:>7.3f}") for d in clean]
+            cells = [
+                [f"{100 * (t[d].accuracy - clean[d].accuracy):+.1f}" if d in t else "-" for t in by_transform]
+                for d, _ in heads
+            ]
+            blocks.append(f"{name}: accuracy per domain, change in points from clean (a drop is negative)")
+            blocks += _grid("domain", f"{'clean':>7}", heads, [r.transform for r in rows], cells, cell_width=9)
+            blocks.append("")
+        return "\n".join(blocks).rstrip()
 
 
 #: The robustness table's header line: what the numbers are, and the sign convention.
@@ -576,6 +599,7 @@ def _robustness_rows(
                 y_pred = predict_folds(item.classifier, item.fold_models, item.splits, features)
             balanced = float(balanced_accuracy_score(y, y_pred))
             clean = item.main.balanced_accuracy
+            by_domain = _subset_rows(y, y_pred, test.domains)
             rows.append(
                 RobustnessScore(
                     name=item.name,
@@ -586,6 +610,7 @@ def _robustness_rows(
                     change=balanced - clean,
                     accuracy=float(accuracy_score(y, y_pred)),
                     n=int(y.size),
+                    per_domain=tuple(DomainScore(*row) for row in by_domain),
                 )
             )
     return rows
@@ -638,11 +663,11 @@ def reproduce(
     ``models`` (model files, ready classifiers, or row name -> fitted classifier) are cross-validated with
     their own parameters, refitted in every fold: scoring a model on the images it was fitted on would
     measure nothing. ``cv_rows`` adds the rows of every protocol; ``robustness`` names the re-encodings
-    (:data:`imgclass.robustness.TRANSFORMS`, or the screenshot's halves in ``SCREENSHOT_PARTS``) to score,
-    with training folds clean and test folds re-encoded.
+    (:data:`imgclass.robustness.TRANSFORMS`, ``SCREENSHOT_PARTS``, ``STRESS``, or a group name such as
+    ``"stress"``) to score, with training folds clean and test folds re-encoded.
     """
     cv = check_cv(cv)  # type: ignore[assignment]
-    transforms = check_transforms(robustness)
+    transforms = expand_transforms(robustness)
     notes: list[str] = []
     scored: list[_Scored] = []
     cv_scores: list[ClassifierScore] = []
@@ -689,7 +714,7 @@ def evaluate(
     (default: every protocol the data supports), a model's parameters refitted per fold; ``robustness``
     re-encodes the test images and scores the same fitted classifiers on them.
     """
-    transforms = check_transforms(robustness)
+    transforms = expand_transforms(robustness)
     schemes = CV_SCHEMES if protocols is None else tuple(dict.fromkeys(check_cv(p) for p in protocols))
     notes: list[str] = []
     scored: list[_Scored] = []

@@ -16,10 +16,25 @@ bytes (decoded with :func:`imgclass.decode.decode_image`, so alpha is already on
 Its two halves are there too, outside the default list (:data:`SCREENSHOT_PARTS`):
 ``screenshot-frame-only`` (the window around the image at its own size) and ``screenshot-resize-only``
 (the 80% bilinear resize, no window), to tell which of the two a classifier minds.
+
+The stress transforms (:data:`STRESS`, also outside the default list) are what outside collections do to
+images that the default five do not: thumbnails, re-saved files and black-and-white copies.
+
+* ``shrink-96``, ``shrink-128``, ``shrink-160``, ``shrink-227``, ``shrink-320``: shrunk (area averaging) so
+  that the longest side is that many pixels, saved as JPEG q90; an image already that small keeps its size;
+* ``shrink-128-enlarge-512``: shrunk to 128 pixels and enlarged back (bicubic) to 512, as a small web
+  image is when a page or a tool scales it up, saved as JPEG q90;
+* ``double-jpeg``: saved as JPEG twice, each time at a quality from 50 to 95 drawn from the image's own
+  pixels (so the same image always gets the same two qualities, whatever the order of a set);
+* ``greyscale``: the luma of the image, saved as JPEG q90.
+
+Names can be given by group: ``default`` (:data:`TRANSFORMS`), ``stress``, ``screenshot-parts``
+(:func:`expand_transforms`).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -95,6 +110,72 @@ def screenshot_resize_only(image: BGRImage) -> bytes:
     return _encode(viewer_resize(image), ".png")
 
 
+#: Longest sides of the resolution sweep, in pixels.
+SHRINK_SIDES: Final = (96, 128, 160, 227, 320)
+#: Quality range of each of the two saves of ``double-jpeg``.
+DOUBLE_JPEG_QUALITIES: Final = (50, 95)
+
+
+def shrink_to(image: BGRImage, longest: int) -> BGRImage:
+    """``image`` area-averaged so that its longest side is ``longest`` pixels (never enlarged)."""
+    if longest < 1:
+        raise ValueError(f"longest side must be positive, got {longest}")
+    height, width = image.shape[:2]
+    scale = longest / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+
+
+def enlarge_to(image: BGRImage, longest: int) -> BGRImage:
+    """``image`` enlarged (bicubic) so that its longest side is ``longest`` pixels (never shrunk)."""
+    height, width = image.shape[:2]
+    scale = longest / max(height, width)
+    if scale <= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_CUBIC))
+
+
+def _jpeg_q90(image: BGRImage) -> bytes:
+    return _encode(image, ".jpg", (cv2.IMWRITE_JPEG_QUALITY, 90))
+
+
+def _shrink(longest: int) -> Callable[[BGRImage], bytes]:
+    def transform(image: BGRImage) -> bytes:
+        return _jpeg_q90(shrink_to(image, longest))
+
+    transform.__name__ = f"shrink_{longest}"
+    transform.__doc__ = f"``image`` with its longest side shrunk to {longest} pixels, as JPEG q90."
+    return transform
+
+
+def shrink_enlarge(image: BGRImage) -> bytes:
+    """``image`` shrunk to 128 pixels and enlarged back to 512 (its longest side), as JPEG q90."""
+    return _jpeg_q90(enlarge_to(shrink_to(image, 128), 512))
+
+
+def double_jpeg_qualities(image: BGRImage) -> tuple[int, int]:
+    """The two JPEG qualities of ``double-jpeg`` for ``image``: drawn from its pixels, so fixed per image."""
+    rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(image).data))
+    low, high = DOUBLE_JPEG_QUALITIES
+    first, second = rng.integers(low, high + 1, size=2)
+    return int(first), int(second)
+
+
+def double_jpeg(image: BGRImage) -> bytes:
+    """``image`` saved as JPEG, decoded and saved as JPEG again (qualities: :func:`double_jpeg_qualities`)."""
+    first, second = double_jpeg_qualities(image)
+    once = decode_image(_encode(image, ".jpg", (cv2.IMWRITE_JPEG_QUALITY, first)))
+    return _encode(once, ".jpg", (cv2.IMWRITE_JPEG_QUALITY, second))
+
+
+def greyscale(image: BGRImage) -> bytes:
+    """The luma of ``image`` (one channel), as JPEG q90."""
+    return _jpeg_q90(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+
+
 #: Transform name -> function from decoded BGR pixels to new encoded bytes, in report order.
 TRANSFORMS: Final[dict[str, Callable[[BGRImage], bytes]]] = {
     "jpeg-q75": jpeg_q75,
@@ -110,14 +191,37 @@ SCREENSHOT_PARTS: Final[dict[str, Callable[[BGRImage], bytes]]] = {
     "screenshot-frame-only": screenshot_frame_only,
     "screenshot-resize-only": screenshot_resize_only,
 }
-_KNOWN: Final = {**TRANSFORMS, **SCREENSHOT_PARTS}
+
+#: Thumbnails, re-saved files and black-and-white copies (not in the default report).
+STRESS: Final[dict[str, Callable[[BGRImage], bytes]]] = {
+    **{f"shrink-{side}": _shrink(side) for side in SHRINK_SIDES},
+    "shrink-128-enlarge-512": shrink_enlarge,
+    "double-jpeg": double_jpeg,
+    "greyscale": greyscale,
+}
+_KNOWN: Final = {**TRANSFORMS, **SCREENSHOT_PARTS, **STRESS}
+#: Names that stand for several transforms, in report order.
+GROUPS: Final[dict[str, tuple[str, ...]]] = {
+    "default": tuple(TRANSFORMS),
+    "stress": tuple(STRESS),
+    "screenshot-parts": tuple(SCREENSHOT_PARTS),
+}
+
+
+def expand_transforms(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` with each group name (:data:`GROUPS`) replaced by its transforms, each transform once, checked."""
+    expanded = [member for name in names for member in GROUPS.get(name, (name,))]
+    return check_transforms(list(dict.fromkeys(expanded)))
 
 
 def check_transforms(names: Sequence[str]) -> tuple[str, ...]:
     """``names`` as a tuple, after checking each is a known transform."""
     unknown = [n for n in names if n not in _KNOWN]
     if unknown:
-        raise ValueError(f"unknown transform(s) {', '.join(unknown)}; choose from {', '.join(_KNOWN)}")
+        raise ValueError(
+            f"unknown transform(s) {', '.join(unknown)}; choose from {', '.join(_KNOWN)} "
+            f"(or a group: {', '.join(GROUPS)})"
+        )
     return tuple(names)
 
 

@@ -59,7 +59,7 @@ from imgclass.classifiers.fusion import FusionModel
 from imgclass.data import load_dataset, reference_dir
 from imgclass.exploration.domain_shift import domain_folds, domain_score
 from imgclass.labels import encode_labels
-from imgclass.robustness import TRANSFORMS, check_transforms, reencode_all
+from imgclass.robustness import GROUPS, TRANSFORMS, expand_transforms, reencode_all
 
 logger = logging.getLogger("evaluate_v2")
 V2_DEFAULT = Path("/work/cache/imgclass-v2")
@@ -265,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         "--robustness",
         nargs="*",
         metavar="TRANSFORM",
-        help=f"also score re-encoded test images: {', '.join(TRANSFORMS)} (the default), or the ones named",
+        help=f"also score re-encoded test images: {', '.join(TRANSFORMS)} (the default), or the ones named "
+        f"(groups: {', '.join(GROUPS)})",
     )
     parser.add_argument("--out", type=Path, help="write the markdown table here (and the JSON beside it)")
     parser.add_argument("--cache", type=Path, help="features are read from / written to this .npz")
@@ -333,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(args.augment)
     ]
     if args.robustness is not None:
-        for name in check_transforms(args.robustness or list(TRANSFORMS)):
+        for name in expand_transforms(args.robustness or list(TRANSFORMS)):
             blocks = both_blocks(name, lambda idx, name=name: reencode_all([data.images[i] for i in idx], name))
             features[name], features[f"{name}-bytes"] = blocks["clean"], blocks["clean-bytes"]
     probs = evaluate(data, features, augmented, args.protocol)

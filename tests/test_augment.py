@@ -38,9 +38,11 @@ def test_drawn_augmentations_cover_every_step() -> None:
     drawn = [draw_augmentation(np.random.default_rng([0, i])) for i in range(300)]
     assert {a.encoding for a in drawn} == {"jpeg", "png", "webp"}
     assert all(40 <= a.quality <= 95 for a in drawn)
-    for field in ("crop", "scale", "screenshot"):
+    for field in ("crop", "scale", "screenshot", "thumbnail", "first_save"):
         share = np.mean([getattr(a, field) is not None for a in drawn])
         assert 0.05 < share < 0.6
+    assert all(64 <= a.thumbnail <= 256 for a in drawn if a.thumbnail is not None)
+    assert all(50 <= a.first_save <= 95 for a in drawn if a.first_save is not None)
     assert 0.05 < np.mean([a.grey for a in drawn]) < 0.4
 
 
@@ -51,3 +53,27 @@ def test_bad_input_is_refused() -> None:
         augment_dataset([b"x", b"y"], [0], copies=1)
     with pytest.raises(ValueError, match="uint8"):
         apply_augmentation(np.zeros((4, 4), np.uint8), Augmentation())
+
+
+def test_thumbnail_and_first_save() -> None:
+    image = draw_cartoon(4, size=300)
+    thumb = decode_image(apply_augmentation(image, Augmentation(thumbnail=100, encoding="png")))
+    assert thumb.shape == (100, 100, 3)
+    small = draw_cartoon(4, size=80)  # already under the thumbnail's size: kept as it is
+    assert np.array_equal(decode_image(apply_augmentation(small, Augmentation(thumbnail=100, encoding="png"))), small)
+    once = decode_image(apply_augmentation(image, Augmentation(encoding="jpeg", quality=60)))
+    twice = decode_image(apply_augmentation(image, Augmentation(first_save=60, encoding="png")))
+    assert np.array_equal(once, twice)  # a first JPEG save, then a lossless final encoding, is one JPEG save
+
+
+def test_new_steps_leave_the_earlier_draws_alone() -> None:
+    # Pinned from the augmentation before the thumbnail and first-save steps were added (same generator).
+    drawn = draw_augmentation(np.random.default_rng([1, 3]))
+    assert drawn.crop == pytest.approx((0.6046432802286927, 0.7323818435629503, 0.9120132208082147, 0.8368213933733603))
+    assert (drawn.scale, drawn.grey, drawn.screenshot, drawn.encoding, drawn.quality) == (
+        pytest.approx(0.6264597574628606),
+        False,
+        None,
+        "jpeg",
+        63,
+    )

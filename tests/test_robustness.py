@@ -9,11 +9,16 @@ from imgclass.decode import decode_image
 from imgclass.evaluation import evaluate, reproduce
 from imgclass.headers import read_header
 from imgclass.robustness import (
+    GROUPS,
     SCREENSHOT_PARTS,
+    STRESS,
     TRANSFORMS,
     check_transforms,
+    double_jpeg_qualities,
+    expand_transforms,
     reencode,
     reencode_all,
+    shrink_to,
     viewer_frame,
     viewer_resize,
 )
@@ -115,3 +120,87 @@ def test_evaluate_notes_a_protocol_the_data_cannot_support(tiny_dir: Path) -> No
     assert row.protocol == "held-out" and row.n == 24
     with pytest.raises(ValueError, match="unknown transform"):
         evaluate(train, train, ["byte-length"], robustness=["nope"])
+
+
+@pytest.fixture(scope="module")
+def wide_photo() -> bytes:
+    """A 400x300 photo crop, so that shrinking and enlarging keep an aspect ratio that is not square."""
+    return encode(cv2.resize(noisy_photo(1), (400, 300)), ".jpg", cv2.IMWRITE_JPEG_QUALITY, 90)
+
+
+@pytest.mark.parametrize(
+    ("transform", "size"),
+    [
+        ("shrink-96", (96, 72)),
+        ("shrink-128", (128, 96)),
+        ("shrink-160", (160, 120)),
+        ("shrink-227", (227, 170)),
+        ("shrink-320", (320, 240)),
+        ("shrink-128-enlarge-512", (512, 384)),
+        ("double-jpeg", (400, 300)),
+        ("greyscale", (400, 300)),
+    ],
+)
+def test_stress_transforms_write_jpegs_of_the_promised_size(wide_photo: bytes, transform: str, size: tuple) -> None:  # type: ignore[type-arg]
+    out = reencode(wide_photo, transform)
+    header = read_header(out)
+    assert (header.format, header.width, header.height) == ("jpeg", *size)
+    assert out != wide_photo
+
+
+def test_shrinking_never_enlarges_and_keeps_the_content(wide_photo: bytes) -> None:
+    pixels = decode_image(wide_photo)
+    assert shrink_to(pixels, 400) is pixels and shrink_to(pixels, 1000) is pixels
+    small = shrink_to(pixels, 200)
+    back = cv2.resize(small, (400, 300), interpolation=cv2.INTER_LINEAR).astype(int)
+    assert small.shape == (150, 200, 3) and np.abs(back - pixels.astype(int)).mean() < 12
+    with pytest.raises(ValueError, match="positive"):
+        shrink_to(pixels, 0)
+    # A thumbnail already under the target keeps its size (and is only re-saved).
+    tiny = encode(noisy_photo(0)[:64, :80], ".png")
+    header = read_header(reencode(tiny, "shrink-96"))
+    assert (header.width, header.height) == (80, 64)
+
+
+def test_double_jpeg_qualities_are_fixed_per_image_and_in_range(photo: bytes, wide_photo: bytes) -> None:
+    pixels, other = decode_image(photo), decode_image(wide_photo)
+    first = double_jpeg_qualities(pixels)
+    assert first == double_jpeg_qualities(pixels.copy())  # from the pixels, not the object or the order
+    assert all(50 <= q <= 95 for q in first)
+    drawn = {double_jpeg_qualities(np.roll(other, k, axis=1)) for k in range(12)}
+    assert len(drawn) > 3  # other pixels draw other qualities
+    assert reencode(photo, "double-jpeg") == reencode(photo, "double-jpeg")
+
+
+def test_greyscale_is_grey_and_keeps_the_luma(photo: bytes) -> None:
+    grey = decode_image(reencode(photo, "greyscale")).astype(int)
+    assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()
+    luma = cv2.cvtColor(decode_image(photo), cv2.COLOR_BGR2GRAY).astype(int)
+    assert np.abs(grey[..., 0] - luma).mean() < 4
+
+
+def test_groups_expand_in_order_each_name_once() -> None:
+    assert expand_transforms(["default"]) == tuple(TRANSFORMS)
+    assert expand_transforms(["stress"]) == tuple(STRESS)
+    rest = tuple(t for t in TRANSFORMS if t != "png")
+    assert expand_transforms(["png", "default", "screenshot-parts"]) == ("png", *rest, *SCREENSHOT_PARTS)
+    assert set(GROUPS) == {"default", "stress", "screenshot-parts"}
+    assert not set(STRESS) & set(TRANSFORMS)  # the default report keeps its five
+    with pytest.raises(ValueError, match="or a group: default, stress"):
+        expand_transforms(["stres"])
+
+
+def test_robustness_rows_carry_per_domain_changes(tiny_dir: Path) -> None:
+    report = reproduce(load_dataset(tiny_dir), ["colour-count"], folds=3, robustness=["shrink-96", "greyscale"])
+    assert [r.transform for r in report.robustness] == ["shrink-96", "greyscale"]
+    main = report.classifiers[0]
+    for row in report.robustness:
+        assert [d.domain for d in row.per_domain] == [d.domain for d in main.per_domain]
+        assert sum(d.n for d in row.per_domain) == row.n
+    table = report.robustness_per_domain_table()
+    assert table.startswith("colour-count: accuracy per domain")
+    assert "shrink-96" in table and "greyscale" in table and "drawn_a" in table
+    # A drawing turned grey keeps its few colours: colour-count's answer on drawings cannot change.
+    drawn = {d.domain: d for d in report.robustness[1].per_domain}
+    clean = {d.domain: d for d in main.per_domain}
+    assert drawn["drawn_a"].accuracy >= clean["drawn_a"].accuracy

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from imgclass.cli.reproduce import add_common_arguments, chosen, load_sets, print_report, warn_skipped
+from imgclass.cli.reproduce import (
+    add_common_arguments,
+    chosen,
+    load_sets,
+    print_report,
+    robustness_names,
+    warn_skipped,
+)
 
 ORDER = 20
 
@@ -37,7 +44,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imgclass.evaluation import evaluate
-    from imgclass.robustness import TRANSFORMS
 
     names, models = chosen(args)
     test, train = load_sets(args.test_dir, args.train)
@@ -51,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         models=models,
         cv_rows=protocols != [],
         protocols=protocols or None,
-        robustness=tuple(TRANSFORMS) if args.robustness else (),
+        robustness=robustness_names(args),
         folds=args.folds,
         seed=args.seed,
     )

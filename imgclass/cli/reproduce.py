@@ -36,7 +36,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, robustness_default:
     """Arguments shared by ``reproduce`` and ``evaluate``."""
     from imgclass.classifiers import POSTER_CLASSIFIERS, classifier_names
     from imgclass.cli._args import add_classifier_option
-    from imgclass.robustness import TRANSFORMS
+    from imgclass.robustness import GROUPS
 
     add_classifier_option(
         parser, choices=classifier_names(), help=f"classifiers to score (default: {' '.join(POSTER_CLASSIFIERS)})"
@@ -51,14 +51,29 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, robustness_default:
     parser.add_argument("--seed", type=int, default=0, help="shuffling seed for the folds")
     parser.add_argument(
         "--robustness",
-        action=argparse.BooleanOptionalAction,
-        default=robustness_default,
-        help=f"also score on re-encoded test images ({', '.join(TRANSFORMS)}) "
-        f"(default: {'on' if robustness_default else 'off'})",
+        nargs="*",
+        metavar="TRANSFORM",
+        default=["default"] if robustness_default else None,
+        help="also score on re-encoded test images: with no names the default five "
+        f"({', '.join(GROUPS['default'])}); names or groups ({', '.join(GROUPS)}) choose others, e.g. "
+        f"--robustness default stress (default: {'on' if robustness_default else 'off'})",
+    )
+    parser.add_argument(
+        "--no-robustness", dest="robustness", action="store_const", const=None, help="no re-encoded test images"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--per-source", action="store_true", help="also print accuracy per source and per domain")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def robustness_names(args: argparse.Namespace) -> tuple[str, ...]:
+    """The transforms ``--robustness`` names: the default five for the bare flag, none for ``--no-robustness``."""
+    from imgclass.robustness import expand_transforms
+
+    names: list[str] | None = args.robustness
+    if names is None:
+        return ()
+    return expand_transforms(names or ["default"])
 
 
 def load_sets(*folders: str | None) -> list[Any]:
@@ -124,6 +139,7 @@ def print_report(report: Any, args: argparse.Namespace) -> None:
         ("Per source, cross-validated", report.cv_per_source_table() if args.per_source else ""),
         ("Per domain, cross-validated", report.cv_per_domain_table() if per_domain else ""),
         ("Robustness", report.robustness_table()),
+        ("Robustness per domain", report.robustness_per_domain_table() if args.per_source else ""),
     ):
         if table:
             print(f"\n{title}\n{table}")
@@ -133,7 +149,6 @@ def print_report(report: Any, args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imgclass.evaluation import reproduce
-    from imgclass.robustness import TRANSFORMS
 
     names, models = chosen(args)
     (dataset,) = load_sets(args.data)
@@ -145,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
         models=models,
-        robustness=tuple(TRANSFORMS) if args.robustness else (),
+        robustness=robustness_names(args),
     )
     print_report(report, args)
     if args.plot:

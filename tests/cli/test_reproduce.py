@@ -96,3 +96,29 @@ def test_per_domain_tables_appear_where_domains_differ(tiny_dir: Path, capsys: p
     print_report(reproduce(base, ["byte-length"], folds=3), args)
     out = capsys.readouterr().out
     assert "Per source" in out and "Per domain" not in out
+
+
+def test_robustness_takes_transform_and_group_names(tiny_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = [
+        "reproduce",
+        "--data",
+        str(tiny_dir),
+        "--folds",
+        "3",
+        "--json",
+        "--no-progress",
+        "--classifier",
+        "byte-length",
+    ]
+    main([*base, "--robustness", "shrink-96", "greyscale"])
+    rows = json.loads(capsys.readouterr().out)["robustness"]
+    assert [r["transform"] for r in rows] == ["shrink-96", "greyscale"] and rows[0]["per_domain"]
+    main([*base, "--robustness"])  # the bare flag: the default five
+    assert len(json.loads(capsys.readouterr().out)["robustness"]) == 5
+    main([*base, "--robustness", "--no-robustness"])
+    assert json.loads(capsys.readouterr().out)["robustness"] == []
+    evaluate = ["evaluate", str(tiny_dir), "--train", str(tiny_dir), "--json", "--no-progress", "--cv", "none"]
+    main([*evaluate, "--classifier", "byte-length", "--robustness", "stress"])
+    assert len(json.loads(capsys.readouterr().out)["robustness"]) == 8
+    assert main([*base, "--robustness", "shrink-97"]) == 2
+    assert "unknown transform(s) shrink-97" in capsys.readouterr().err
