@@ -66,7 +66,7 @@ import psutil  # noqa: E402
 
 from imgclass.bulk import BulkOptions, BulkResult, classify_paths, open_output, process_pool, read_results  # noqa: E402
 from imgclass.bulk.dask_backend import local_cluster, quiet_dask_logs  # noqa: E402
-from imgclass.bulk.engine import DASK_CHUNK_SIZE, DEFAULT_CHUNK_SIZE  # noqa: E402
+from imgclass.bulk.engine import DASK_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, chunks  # noqa: E402
 from imgclass.bulk.worker import clear_cache, start_worker  # noqa: E402
 from imgclass.features.working_image import WORKING_SIDE, decode_working  # noqa: E402
 from imgclass.ready import DEFAULT_CLASSIFIER, FAST_CLASSIFIER, ready  # noqa: E402
@@ -465,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     one, pool2 = f"bulk {fast}, 1 worker", f"bulk {fast}, pool of 2"
     dask_local, dask_address = f"bulk {fast}, Dask LocalCluster of 2", f"bulk {fast}, Dask scheduler address"
     accurate_one = f"bulk {accurate}, 1 worker"
+    pool_chunks = sum(1 for _ in chunks(paths, args.chunk_size or DEFAULT_CHUNK_SIZE, lookahead=3))
+    dask_chunks = sum(1 for _ in chunks(paths, args.chunk_size or DASK_CHUNK_SIZE, lookahead=3))
     ratios = {
         "fast_vs_floor_per_core": f[one]["files_per_cpu_s"] / f[floor_name]["files_per_cpu_s"],
         "fast_vs_floor_wall": f[one]["files_per_s"] / f[floor_name]["files_per_s"],
@@ -478,6 +480,12 @@ def main(argv: list[str] | None = None) -> int:
         "idle_share_dask": 1 - f[dask_local]["busy_workers"] / 2,
         "scheduling_cost_pool": f[pool2]["files_per_s"] / f["empty chunks, pool of 2"]["files_per_s"],
         "scheduling_cost_dask": f[dask_local]["files_per_s"] / f["empty chunks, Dask LocalCluster of 2"]["files_per_s"],
+        # What a chunk costs on its own: a cluster's cost is per chunk, so a short run has few chunks to spread
+        # the first round trip and the last result over.
+        "empty_chunk_ms_pool": 1e3 * statistics.median(r.wall for r in runs["empty chunks, pool of 2"]) / pool_chunks,
+        "empty_chunk_ms_dask": 1e3
+        * statistics.median(r.wall for r in runs["empty chunks, Dask LocalCluster of 2"])
+        / dask_chunks,
     }
     goals = {
         f"fast per core >= {GOAL_FAST_VS_FLOOR}x the floor": ratios["fast_vs_floor_per_core"] >= GOAL_FAST_VS_FLOOR,
@@ -513,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         ("Dask scheduler address / pool", ratios["dask_address_vs_pool"], f">= {GOAL_DASK_VS_POOL}"),
         ("scheduling cost, pool (empty chunks)", ratios["scheduling_cost_pool"], f"< {GOAL_SCHEDULING}"),
         ("scheduling cost, Dask (empty chunks)", ratios["scheduling_cost_dask"], f"< {GOAL_SCHEDULING}"),
+        (f"ms per empty chunk, pool ({pool_chunks})", ratios["empty_chunk_ms_pool"], "(what one chunk costs)"),
+        (f"ms per empty chunk, Dask ({dask_chunks})", ratios["empty_chunk_ms_dask"], "(what one chunk costs)"),
         ("idle share, pool (1 - busy / 2)", ratios["idle_share_pool"], "(load and the tail)"),
         ("idle share, Dask (1 - busy / 2)", ratios["idle_share_dask"], "(load and the tail)"),
     ]
