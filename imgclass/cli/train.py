@@ -11,6 +11,7 @@ ORDER = 25
 
 
 def register(subparsers: Any) -> None:
+    """Add the ``train`` subcommand (fit a classifier and save it as a model file) to ``subparsers``."""
     from imgclass.classifiers import classifier_names
     from imgclass.cli._args import add_fast_option
 
@@ -54,6 +55,8 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Fit the classifier of ``args`` on its data folder and save it (:func:`imgclass.models.save_model`)."""
+
     import numpy as np
 
     from imgclass.classifiers import make_classifier
