@@ -44,11 +44,8 @@ myst_all_links_external = False
 
 # Notebooks: executed once per change of their code (jupyter-cache), an error fails the build.
 nb_execution_mode = os.environ.get("IMGCLASS_DOCS_EXECUTE", "cache")
-# The kernels inherit this environment. One BLAS/OpenMP thread per library: nested thread pools inside the
-# cross-validations of notebook 08 spin-wait for minutes on a busy 2-core machine (issue 21, item 3, which
-# fixes it in the package and times the notebooks without limits). The site is not where speed is measured.
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+# The kernels inherit this environment and need no thread variable: the package fits and applies its models on
+# one OpenMP/BLAS thread itself (imgclass.threads, issue 21), which is what made notebook 08 slow before.
 nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
