@@ -50,10 +50,21 @@ def _list_names() -> set[str]:
     return names
 
 
+def _checked_names() -> set[str]:
+    """Every list of ``data/v2/checked`` that ``data/v2/sources.py`` reads through ``checked(NAME)``."""
+    v2 = (REPO / "data" / "v2" / "sources.py").read_text(encoding="utf-8")
+    names = set(re.findall(r'checked\("(\w+)"\)', v2))
+    for group in re.findall(r"for name in \(([^)]*)\):\n[^\n]*checked\(name\)", v2):
+        names |= set(re.findall(r'"(\w+)"', group))
+    return names
+
+
 def test_every_named_list_is_in_the_repository() -> None:
     names = _list_names()
     assert len(names) == 11, names  # the regexes above still find them
     assert sorted(path.stem for path in SOURCES.glob("*.txt")) == sorted(names)
+    checked = sorted(path.stem for path in (REPO / "data" / "v2" / "checked").glob("*.txt"))
+    assert checked == sorted(_checked_names() | {"faces"})  # faces.txt is read by face()
 
 
 def test_lists_match_their_recorded_checksums() -> None:
@@ -77,6 +88,9 @@ sys.path[:0] = [{str(clone / "data")!r}, {str(clone / "data" / "v2")!r}]
 import build_reference, sources
 names = {sorted(_list_names())!r}
 counts = [len(sources.v1_list(name)) for name in names]
+for name in {sorted(_checked_names())!r}:  # the lists checked by eye for v2's own sources (data/v2/checked)
+    assert sources.checked(name), name
+assert sources.face("no-such-source", "x") in (True, False)  # reads checked/faces.txt
 for source in build_reference.SOURCES:
     assert (build_reference.DEFAULT_LISTS / (source.list_name + ".txt")).is_file(), source
 print(sum(counts))
