@@ -219,3 +219,20 @@ def test_the_readme_explains_every_expected_failure() -> None:
     assert checks, "no expected failures left: drop their explanation from the README"
     for check in checks:
         assert check in section, f"the README's list of skips does not explain the expected failure {check}"
+
+
+#: A command that sets a thread variable in front of it (``OMP_NUM_THREADS=1 imgclass ...``).
+THREAD_PREFIX = re.compile(r"\b(?:OMP|OPENBLAS|MKL)_NUM_THREADS=\S+\s+(?:python3?|imgclass|pytest|jupyter)\b")
+
+
+def test_no_documented_command_needs_a_thread_variable() -> None:
+    """Issue 21: the README's measured commands set OMP_NUM_THREADS=1 and never told users to; the package now
+    limits its own fits (:mod:`imgclass.threads`), so no page or notebook shows a command that needs it."""
+    pages = [p for p in text_files() if p.suffix in {".md", ".ipynb"} and "notes" not in p.relative_to(ROOT).parts]
+    hits = [
+        f"{path.relative_to(ROOT)}: {match.group(0)}"
+        for path in pages
+        for match in THREAD_PREFIX.finditer(readable_text(path))
+    ]
+    assert not hits, hits
+    assert THREAD_PREFIX.search("Measured with `OMP_NUM_THREADS=1 imgclass reproduce --cv source`")
