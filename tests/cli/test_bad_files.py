@@ -77,3 +77,29 @@ def test_a_byte_classifier_skips_only_what_it_cannot_read(
     assert json.loads(out)["classifiers"][0]["n"] == GOOD + 1
     del kinds["cut_after_header.jpg"]
     assert_named_once(err, kinds)
+
+
+def test_an_unreadable_file_is_named_and_left_out(
+    tiny_dir: Path, china_jpeg: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file without read permission. Root reads it whatever its mode, so opening it is also made to fail the
+    way it fails for anyone else (``EACCES``), and the test runs as any user."""
+    import errno
+    import os
+
+    unreadable = tiny_dir / "real" / "unreadable.jpg"
+    unreadable.write_bytes(china_jpeg)
+    unreadable.chmod(0)
+    real_open = os.open
+
+    def no_access(path: object, *args: object, **kwargs: object) -> int:
+        if Path(os.fsdecode(path)).name == unreadable.name:  # type: ignore[arg-type]
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(path))  # type: ignore[arg-type]
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", no_access)
+    status = main(["reproduce", "--data", str(tiny_dir), *PIXELS, "--folds", "3", "--json", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert [row["n"] for row in json.loads(out)["classifiers"]] == [GOOD, GOOD]
+    assert_named_once(err, {"unreadable.jpg": "cannot read: Permission denied"})
