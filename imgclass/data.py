@@ -216,7 +216,7 @@ def load_dataset(
     """Load a folder-per-class set (default: the bundled reference set).
 
     ``on_error="raise"`` stops at the first unreadable or non-image file with an error naming it;
-    ``on_error="skip"`` logs a warning for each and lists it in :attr:`Dataset.skipped`.
+    ``on_error="skip"`` logs a warning for each and lists it in ``Dataset.skipped``.
     ``sources`` keeps only files whose source prefix is listed.
     With a ``manifest.csv`` (see :func:`read_manifest`) each record gets its domain and group from it; a
     manifest row whose label disagrees with the file's folder is an error, and a file the manifest does

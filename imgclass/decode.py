@@ -4,7 +4,7 @@ The header is read first (:mod:`imgclass.headers`), so an image-bomb header is r
 is allocated. Alpha is flattened onto white and every input comes out as 3-channel 8-bit BGR, so the
 feature functions never have to care about the container.
 
-OpenCV decodes the :data:`~imgclass.headers.FORMATS`. Phone photos (HEIC/HEIF and AVIF) are read through
+OpenCV decodes the :data:`~imgclass.parsers.container.FORMATS`. Phone photos (HEIC/HEIF and AVIF) are read through
 Pillow where the optional ``heif`` extra is installed: pi-heif (libheif, decoder only) registers HEIF with
 Pillow, and Pillow reads AVIF itself from 11.3 on. Without them the error names the extra.
 """
@@ -22,7 +22,7 @@ from imgclass.headers import OPTIONAL_FORMATS, ImageHeader, read_header
 
 #: Default ceiling on width*height, well above any photo and far below what would exhaust memory.
 DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
-#: How to install what reads the :data:`~imgclass.headers.OPTIONAL_FORMATS`.
+#: How to install what reads the :data:`~imgclass.parsers.container.OPTIONAL_FORMATS`.
 HEIF_EXTRA = "pip install 'imgclass-rva[heif]'"
 _OPTIONAL_NAMES = {"heif": "HEIC/HEIF", "avif": "AVIF"}
 

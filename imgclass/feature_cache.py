@@ -10,7 +10,7 @@ One bad image never costs the others their features: a file whose header passed 
 that does not decode (a JPEG truncated after its header, say) is found, its row left empty, and the
 table says which rows failed and why. :func:`cached_features` refuses such a table with an error naming
 the files; :func:`screened` is what the commands use instead: the data set less every image any of the
-classifiers could not read, each named in :attr:`~imgclass.data.Dataset.skipped`.
+classifiers could not read, each named in ``Dataset.skipped``.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def cached_features(
 def screened(dataset: Dataset, classifiers: Sequence[ImageClassifier], *, progress: bool = False) -> Dataset:
     """``dataset`` less every image whose features one of ``classifiers`` could not compute.
 
-    Each image left out is added to :attr:`~imgclass.data.Dataset.skipped` with the first reason found;
+    Each image left out is added to ``Dataset.skipped`` with the first reason found;
     the features of the images kept are cached for the smaller set, so nothing is computed twice. Where
     every image is fine, ``dataset`` itself comes back.
     """
