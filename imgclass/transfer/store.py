@@ -1,14 +1,16 @@
 """Store received images in one folder: atomically, once per content, never overwriting.
 
-Each image is written to a ``.incoming-*`` temporary file in the destination folder (same file system,
-so the final step is atomic), flushed to disk, then *hard-linked* to its final name and the temporary
-name removed, and finally the folder itself is flushed so the new directory entry survives a crash.
+An image is written to a ``.incoming-*`` temporary file in the destination folder as its bytes arrive
+(:class:`Incoming`; same file system, so the final step is atomic). :meth:`ImageStore.commit` then
+makes a whole batch durable: the data is flushed, each file is *hard-linked* to its final name and its
+temporary name removed, and the folder is flushed so the new names survive a crash. Only then is any
+image of the batch reported stored.
 
 Durable writes commit in groups, as databases do: a thread that needs its bytes on disk while a flush
 is already running waits for the next one, which then covers every file written in the meantime. On
 Linux one flush is a single ``syncfs`` of the folder's file system, serving both phases (the names of
 one group and the data of the next share it), so a burst of images costs a couple of flushes instead of
-two per image; elsewhere the data is fsynced per file and only the folder's flush is shared.
+two per image; elsewhere each file is fsynced and only the folder's flush is shared.
 
 ``os.link`` fails when the target exists, which gives "never overwrite" for free, even against files
 that appeared behind our back; on file systems without hard links we fall back to ``os.replace``
@@ -29,7 +31,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -50,6 +52,20 @@ class Stored:
 
     name: str
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A verified payload in its temporary file, waiting for :meth:`ImageStore.commit`."""
+
+    temp: str
+    name: str
+    hexdigest: str
+    format: str
+
+    def discard(self) -> None:
+        """Remove the temporary file: the payload will not be stored."""
+        _unlink_quietly(self.temp)
 
 
 class GroupSync:
@@ -126,9 +142,16 @@ class ImageStore:
         self._name_sync = self._data_sync if self._whole_fs else GroupSync(self._flush_dir)
         self._lock = threading.Lock()
         self._by_digest: dict[str, str] = {}
+        #: Digests whose new name is linked but not yet flushed: a duplicate of one must wait for it.
+        self._settling: set[str] = set()
         self._counter = itertools.count()
+        self._pid = os.getpid()
         self.remove_temporaries()
         self._rebuild_index()
+        if self._dir_fd is not None:
+            # What a killed predecessor wrote may still be only in the page cache: make it durable
+            # before any reply calls it stored.
+            self._name_sync.sync() if not self._whole_fs else self._data_sync.sync()
 
     def __enter__(self) -> ImageStore:
         return self
@@ -150,27 +173,82 @@ class ImageStore:
         with self._lock:
             return self._lookup_locked(hexdigest)
 
+    def incoming(self) -> Incoming:
+        """A temporary file in the folder to write a payload into as it arrives (created on the first write)."""
+        return Incoming(self)
+
     def store(self, name: str, payload: bytes | bytearray | memoryview, hexdigest: str, fmt: str) -> Stored:
         """Store ``payload`` (whose digest the caller has verified) under a name derived from ``name``.
 
         Returns only once the file and its directory entry are on disk (when ``durable``).
         """
-        existing = self.lookup(hexdigest)
-        if existing is not None:
-            return Stored(existing, duplicate=True)
-        temp = self._write_temporary(payload)
+        with self._lock:
+            existing = self._lookup_locked(hexdigest)
+            if existing is not None and hexdigest not in self._settling:
+                return Stored(existing, duplicate=True)
+        incoming = self.incoming()
         try:
+            incoming.write(payload)
+            staged = incoming.finish(name, hexdigest, fmt)
+        except BaseException:
+            incoming.discard()
+            raise
+        [outcome] = self.commit([staged])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def commit(self, batch: Sequence[Staged]) -> list[Stored | OSError]:
+        """Give every staged payload of ``batch`` its final name, durably; one outcome per item, in order.
+
+        When ``durable``, the data of the whole batch is flushed before any name points at it, and the
+        names are flushed before this returns, each phase shared with every other thread committing at
+        the time. A duplicate of content another thread has just named waits for that name's flush too.
+        An item that could not be stored gets its ``OSError``; every temporary file is removed.
+        """
+        outcomes: list[Stored | OSError] = []
+        named: list[tuple[str, str]] = []  # (digest, final name) published by this call
+        need_flush = False
+        try:
+            if self._whole_fs and batch:
+                self._data_sync.sync()  # the bytes reach the disk before any name points at them
             with self._lock:
-                existing = self._lookup_locked(hexdigest)
-                if existing is not None:
-                    return Stored(existing, duplicate=True)
-                final = self._publish(temp, candidate_names(name, fmt, hexdigest))
-                self._by_digest[hexdigest] = final
+                for item in batch:
+                    existing = self._lookup_locked(item.hexdigest)
+                    if existing is not None:
+                        outcomes.append(Stored(existing, duplicate=True))
+                        need_flush = need_flush or item.hexdigest in self._settling
+                        continue
+                    try:
+                        final = self._publish(item.temp, candidate_names(item.name, item.format, item.hexdigest))
+                    except OSError as exc:
+                        outcomes.append(exc)
+                        continue
+                    self._by_digest[item.hexdigest] = final
+                    self._settling.add(item.hexdigest)
+                    named.append((item.hexdigest, final))
+                    outcomes.append(Stored(final, duplicate=False))
+        except OSError as exc:
+            return [exc] * len(batch)
         finally:
-            _unlink_quietly(temp)
-        if self._dir_fd is not None:
-            self._name_sync.sync()  # the new name itself must survive a crash, not only the bytes
-        return Stored(final, duplicate=False)
+            for item in batch:
+                _unlink_quietly(item.temp)
+        if (named or need_flush) and self._dir_fd is not None:
+            try:
+                self._name_sync.sync()  # the new names themselves must survive a crash, not only the bytes
+            except OSError as exc:
+                # Nothing of this batch may be reported stored; take its names back so that a retry
+                # stores the images again instead of trusting names that may not be on disk.
+                with self._lock:
+                    for digest, final in named:
+                        self._by_digest.pop(digest, None)
+                        self._settling.discard(digest)
+                        _unlink_quietly(os.path.join(self._root, final))
+                return [exc] * len(batch)
+        if named:
+            with self._lock:
+                self._settling.difference_update(digest for digest, _ in named)
+        return outcomes
 
     @property
     def flushes(self) -> int:
@@ -210,34 +288,15 @@ class ImageStore:
             return None
         return name
 
-    def _write_temporary(self, payload: bytes | bytearray | memoryview) -> str:
+    def _create_temporary(self) -> tuple[str, int]:
         # A counter plus the pid is unique within the folder for us; O_EXCL catches anyone else.
         while True:
-            temp = os.path.join(self._root, f"{TEMP_PREFIX}{os.getpid()}-{next(self._counter)}")
+            temp = os.path.join(self._root, f"{TEMP_PREFIX}{self._pid}-{next(self._counter)}")
             try:
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+                fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
             except FileExistsError:
                 continue
-            break
-        try:
-            view = memoryview(payload)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            if self.durable and not self._whole_fs:
-                os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            _unlink_quietly(temp)
-            raise
-        os.close(fd)
-        if self.durable and self._whole_fs:
-            try:
-                self._data_sync.sync()  # the bytes reach the disk before any name points at them
-            except BaseException:
-                _unlink_quietly(temp)
-                raise
-        return temp
+            return temp, fd
 
     def _publish(self, temp: str, candidates: list[str]) -> str:
         for name in _with_counters(candidates):
@@ -263,6 +322,64 @@ class ImageStore:
             self._by_digest.setdefault(digest, path.name)
         if self._by_digest:
             logger.info("indexed %d stored images in %s", len(self._by_digest), self.root)
+
+
+class Incoming:
+    """One payload on its way into an :class:`ImageStore`: written to a temporary file as it arrives.
+
+    The file is created on the first :meth:`write`, so a payload that never sends a byte leaves no
+    trace. :meth:`finish` closes it and hands back what :meth:`ImageStore.commit` needs; :meth:`discard`
+    removes it. Not thread-safe: one writer.
+    """
+
+    __slots__ = ("_fd", "_store", "path", "size")
+
+    def __init__(self, store: ImageStore) -> None:
+        self._store = store
+        self._fd: int | None = None
+        self.path: str | None = None
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._fd is None:
+            self.path, self._fd = self._store._create_temporary()
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+            self.size += written
+
+    def finish(self, name: str, hexdigest: str, fmt: str) -> Staged:
+        """Close the file (creating it empty if nothing was written) and stage it for commit."""
+        if self._fd is None:
+            self.path, self._fd = self._store._create_temporary()
+        fd, self._fd = self._fd, None
+        try:
+            if self._store.durable and not self._store._whole_fs:
+                os.fsync(fd)  # no syncfs here: each file flushes its own data
+        finally:
+            os.close(fd)
+        if self.path is None:  # pragma: no cover - set with the descriptor
+            raise RuntimeError("temporary file without a path")
+        return Staged(self.path, name, hexdigest, fmt)
+
+    def discard(self) -> None:
+        """Close and remove the file, if there is one. Idempotent."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self.path is not None:
+            _unlink_quietly(self.path)
+
+
+def read_staged(staged: Staged, size: int) -> bytearray:
+    """The bytes of a staged payload, read back from its temporary file."""
+    out = bytearray(size)
+    with open(staged.temp, "rb", buffering=0) as f:
+        if f.readinto(out) != size:
+            raise OSError(errno.EIO, f"{staged.temp} is shorter than the {size} bytes written to it")
+    return out
 
 
 def _with_counters(candidates: list[str]) -> itertools.chain[str]:

@@ -21,17 +21,18 @@ Serve = Callable[..., ImageServer]
 
 def fail_once_after_storing(monkeypatch: pytest.MonkeyPatch, after: int = 0) -> list[str]:
     """Make the connection die right after the ``after``-th image is stored, before its reply."""
-    real_accept = ImageServer._accept
+    real_reply_for = ImageServer._reply_for
     calls: list[str] = []
 
-    def accept(self: ImageServer, conn: Any, name: str, hexdigest: str, *args: Any) -> p.Reply:
-        reply = real_accept(self, conn, name, hexdigest, *args)
-        calls.append(hexdigest)
+    def reply_for(self: ImageServer, conn: Any, frame: Any, outcome: Any) -> p.Reply:
+        reply = real_reply_for(self, conn, frame, outcome)
+        calls.append(frame.digest)
         if len(calls) == after + 1:
+            assert reply.ok, "the image was stored before its reply was lost"
             raise ConnectionResetError("the connection died before the reply")
         return reply
 
-    monkeypatch.setattr(ImageServer, "_accept", accept)
+    monkeypatch.setattr(ImageServer, "_reply_for", reply_for)
     return calls
 
 
@@ -93,7 +94,9 @@ def test_send_many_resumes_where_the_connection_died(
     assert len(log.errors) == 1
     assert [r.digest for r in replies] == [sha(d) for d in images[:20]]
     assert all(r.ok for r in replies) and sorted(seen) == list(range(20))
-    assert [r.duplicate for r in replies] == [i == 5 for i in range(20)]
+    # Image 5 was stored before its reply was lost, so its resend is a duplicate; so may be the
+    # images committed in the same group after it, whose replies were never sent either.
+    assert replies[5].duplicate and not any(r.duplicate for r in replies[:5])
     assert len(stored_files(out_dir)) == 20
 
 
