@@ -352,7 +352,6 @@ class ImageClient:
         items: list[Source] = list(image_files(sources)) if isinstance(sources, (str, os.PathLike)) else list(sources)
         futures: list[Future[Reply]] = []
         with progress_bar(total=len(items), enabled=progress, unit="img", desc="sending") as bar:
-
             failed = threading.Event()
 
             def done(i: int, future: Future[Reply]) -> None:
