@@ -39,16 +39,13 @@ from typing import Final
 
 from imgclass.transfer import protocol as p
 from imgclass.transfer.names import EXTENSIONS
-from imgclass.transfer.protocol import DEFAULT_PORT, Hello, ProtocolError, Reply
+from imgclass.transfer.protocol import DEFAULT_PORT, DEFAULT_WINDOW, Hello, ProtocolError, Reply
 from imgclass.transfer.wire import Deadline, FrameTimeout, Reader, Truncated, send_parts
 
 logger = logging.getLogger(__name__)
 
 #: File extensions :func:`image_files` picks from a folder.
 IMAGE_SUFFIXES: Final = frozenset(ext for exts in EXTENSIONS.values() for ext in exts)
-#: Images a client keeps sent and unanswered by default: enough for the server to group a burst's
-#: flushes, few enough that a retry resends little.
-DEFAULT_WINDOW: Final = 32
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview
 RetryHook = Callable[[int, BaseException, float], None]

@@ -81,8 +81,6 @@ _CHUNK: Final = 256 * 1024
 #: Frames one connection may have between authentication and reply before the server stops reading
 #: from it to answer (more than any client window needs).
 _MAX_IN_FLIGHT: Final = 64
-#: Replies sent unsigned: the peer cannot be assumed to hold our key or to speak our version.
-_UNSIGNED: Final = frozenset({"unauthorised", "unsupported-version"})
 #: Closing codes after which reading on is pointless (nothing is coming, or nothing is wanted).
 _NO_DRAIN: Final = frozenset({"timeout", "idle-timeout", "evicted"})
 #: The image header is parsed from a copy of this much of the payload, or of all of it if needed.
@@ -768,7 +766,7 @@ class ImageServer:
         replies: list[bytes] = []
         for frame in ready:
             reply = self._reply_for(conn, frame, outcomes.get(id(frame)) if to_store else None)
-            key = None if reply.code in _UNSIGNED else self._key
+            key = None if reply.code in p.UNSIGNED_CODES else self._key
             replies.append(p.encode_server_frame(p.KIND_REPLY, reply.to_json(), key=key, nonce=conn.nonce,
                                                  seq=frame.seq))  # fmt: skip
         closing = ready[-1].closes
