@@ -55,7 +55,7 @@ from imgclass.transfer import protocol as p
 from imgclass.transfer.budget import BudgetExceeded, DecodeBudget, decode_cost
 from imgclass.transfer.classify import Classifier, Classifiers, ClassifierSpec, check_decodes
 from imgclass.transfer.protocol import DEFAULT_PORT, ProtocolError, Reply, Verdict
-from imgclass.transfer.store import ImageStore, Staged, Stored, read_staged
+from imgclass.transfer.store import Commit, ImageStore, Staged, Stored, read_staged
 from imgclass.transfer.wire import (
     Deadline,
     FrameTimeout,
@@ -196,8 +196,8 @@ class _Checked:
 
 @dataclass(eq=False)
 class _Frame:
-    """One request on its way from receipt to reply: an error reply, a checked payload, or a check
-    still running in the server's pool."""
+    """One request on its way from receipt to reply: an error reply, or a payload being checked (in
+    the server's pool), checked, or being committed to the store with the frames around it."""
 
     seq: int
     started: float
@@ -206,13 +206,22 @@ class _Frame:
     error: Reply | None = None
     checked: _Checked | None = None
     future: Future[_Checked] | None = None
+    commit: Commit | None = None
+    #: This frame's place in its commit's batch.
+    slot: int = 0
 
     @property
     def closes(self) -> bool:
         return self.error is not None and self.error.close
 
-    def done(self) -> bool:
-        return self.future is None or self.future.done()
+    def checking(self) -> bool:
+        return self.future is not None and not self.future.done()
+
+    def answerable(self) -> bool:
+        """Whether its reply can be written now (the frames before it permitting)."""
+        if self.future is not None:
+            return False
+        return self.error is not None or (self.commit is not None and self.commit.done)
 
     def settle(self) -> None:
         """Wait for the check, if it runs in the pool, and take its outcome."""
@@ -229,10 +238,10 @@ class _Frame:
                                      digest=self.digest)  # fmt: skip
 
     def discard(self) -> None:
-        """Abandon the frame unanswered: remove its temporary file."""
+        """Abandon the frame unanswered: remove its temporary file, unless a commit has it."""
         with contextlib.suppress(Exception):
             self.settle()
-        if self.checked is not None:
+        if self.checked is not None and self.commit is None:
             self.checked.staged.discard()
 
 
@@ -509,12 +518,14 @@ class ImageServer:
             reader = conn.reader = Reader(conn.sock)
             self._send(conn, p.encode_server_frame(p.KIND_HELLO, self._hello(conn).to_json()))
             while not self._stopping.is_set():
-                # Replies wait while more requests are already here: their images then share the
-                # group flush, and the client's window keeps the pipe full. Never wait on the peer
-                # with an answer owed.
-                if conn.pending and (len(conn.pending) >= _MAX_IN_FLIGHT or not reader.input_waiting()):
-                    self._deliver(conn, wait=True)
-                    continue
+                if conn.pending:
+                    # While more requests are already here, read them: their images then share a
+                    # commit's flush. Never wait on the peer with an answer owed.
+                    more = len(conn.pending) < _MAX_IN_FLIGHT and reader.input_waiting()
+                    self._advance(conn, background=more)
+                    if conn.pending and not more:
+                        self._wait_progress(conn)
+                        continue
                 try:
                     frame = self._receive(conn, first if conn.seq == 0 else None)
                 except PeerClosed:
@@ -524,7 +535,9 @@ class ImageServer:
                     closing = frame
                     break
             while conn.pending:
-                self._deliver(conn, wait=True)
+                self._advance(conn, background=False)
+                if conn.pending:
+                    self._wait_progress(conn)
             if closing is not None and closing.error is not None and closing.error.code not in _NO_DRAIN:
                 drain(conn.sock, _DRAIN_BYTES, _DRAIN_SECONDS)
         except PeerClosed:
@@ -743,29 +756,34 @@ class ImageServer:
 
     # ------------------------------------------------------------------ replying
 
-    def _deliver(self, conn: _Connection, *, wait: bool) -> None:
-        """Answer the frames at the head of the queue whose checks are done (waiting for the first
-        one if ``wait``): store their images in one group commit, then send their replies at once."""
+    def _advance(self, conn: _Connection, *, background: bool) -> None:
+        """Move the connection's frames along without waiting: queue the checked ones, in order, for a
+        commit (``background``: let the store's helper run it while this thread reads on), then send
+        the replies that are ready at the head of the queue, all in one write."""
         pending = conn.pending
-        if wait and pending:
-            pending[0].settle()
-        ready: list[_Frame] = []
-        while pending and pending[0].done():
-            frame = pending.popleft()
+        store = self._store
+        if store is None:
+            raise ProtocolError("the server is not running", code="internal")
+        batch: list[_Frame] = []
+        for frame in pending:
+            if frame.checking():
+                break  # commits keep the frames' order: names and duplicates depend on it
             frame.settle()
-            ready.append(frame)
+            if frame.checked is not None and frame.commit is None:
+                batch.append(frame)
+        if batch:
+            commit = store.begin_commit([f.checked.staged for f in batch if f.checked is not None],
+                                        background=background)  # fmt: skip
+            for slot, frame in enumerate(batch):
+                frame.commit, frame.slot = commit, slot
+        ready: list[_Frame] = []
+        while pending and pending[0].answerable():
+            ready.append(pending.popleft())
         if not ready:
             return
-        store = self._store
-        to_store = [f for f in ready if f.checked is not None]
-        if to_store:
-            if store is None:
-                raise ProtocolError("the server is not running", code="internal")
-            stored = store.commit([f.checked.staged for f in to_store if f.checked is not None])
-            outcomes = dict(zip(map(id, to_store), stored, strict=True))
         replies: list[bytes] = []
         for frame in ready:
-            reply = self._reply_for(conn, frame, outcomes.get(id(frame)) if to_store else None)
+            reply = self._reply_for(conn, frame)
             key = None if reply.code in p.UNSIGNED_CODES else self._key
             replies.append(p.encode_server_frame(p.KIND_REPLY, reply.to_json(), key=key, nonce=conn.nonce,
                                                  seq=frame.seq))  # fmt: skip
@@ -781,9 +799,19 @@ class ImageServer:
                 conn.working = False
             conn.active = time.monotonic()
 
-    def _reply_for(self, conn: _Connection, frame: _Frame, outcome: Stored | OSError | None) -> Reply:
-        """The reply to a settled frame, recorded as received or rejected."""
+    def _wait_progress(self, conn: _Connection) -> None:
+        """Block until the oldest frame moves: its check ends, or its commit goes one round further
+        (this thread runs the round if no other is running one)."""
+        head = conn.pending[0]
+        if head.future is not None:
+            head.settle()
+        elif head.commit is not None and self._store is not None:
+            self._store.advance(head.commit)
+
+    def _reply_for(self, conn: _Connection, frame: _Frame) -> Reply:
+        """The reply to an answerable frame, recorded as received or rejected."""
         checked = frame.checked
+        outcome = frame.commit.outcomes[frame.slot] if frame.commit is not None else None
         if isinstance(outcome, OSError):
             logger.error("could not store %r from %s: %s", frame.name, conn.peer, outcome)
             frame.error = Reply.error("internal", f"could not store the image: {outcome}", name=frame.name,

@@ -1,16 +1,19 @@
 """Store received images in one folder: atomically, once per content, never overwriting.
 
 An image is written to a ``.incoming-*`` temporary file in the destination folder as its bytes arrive
-(:class:`Incoming`; same file system, so the final step is atomic). :meth:`ImageStore.commit` then
-makes a whole batch durable: the data is flushed, each file is *hard-linked* to its final name and its
-temporary name removed, and the folder is flushed so the new names survive a crash. Only then is any
+(:class:`Incoming`; same file system, so the final step is atomic). A commit then gives a batch of
+them their final names, durably: the data is flushed, each file is *hard-linked* to its final name and
+its temporary name removed, and the names are flushed, so that they survive a crash. Only then is any
 image of the batch reported stored.
 
-Durable writes commit in groups, as databases do: a thread that needs its bytes on disk while a flush
-is already running waits for the next one, which then covers every file written in the meantime. On
-Linux one flush is a single ``syncfs`` of the folder's file system, serving both phases (the names of
-one group and the data of the next share it), so a burst of images costs a couple of flushes instead of
-two per image; elsewhere each file is fsynced and only the folder's flush is shared.
+Durable commits go in **rounds**, as a database's group commit does. A round takes every batch
+queued since the last one, flushes, reports the batches linked in the previous round as stored (that
+flush covered their names), and links the new ones (its flush covered their data). On Linux a flush
+is one ``syncfs`` of the folder's file system, so in a steady stream one flush serves the names of one
+batch and the data of the next; elsewhere each file is fsynced as it is closed, and a round links and
+then flushes the folder once. Rounds are run by whichever thread needs one when none is running (no
+hand-over, so a lone image costs no thread switch), and by a helper thread while batches are queued
+by threads that have other work to do, so flushing overlaps receiving.
 
 ``os.link`` fails when the target exists, which gives "never overwrite" for free, even against files
 that appeared behind our back; on file systems without hard links we fall back to ``os.replace``
@@ -56,7 +59,7 @@ class Stored:
 
 @dataclass(frozen=True)
 class Staged:
-    """A verified payload in its temporary file, waiting for :meth:`ImageStore.commit`."""
+    """A verified payload in its temporary file, waiting for a commit."""
 
     temp: str
     name: str
@@ -68,47 +71,17 @@ class Staged:
         _unlink_quietly(self.temp)
 
 
-class GroupSync:
-    """Run ``flush`` on behalf of many threads: whoever asks while a flush runs waits for the next one.
+class Commit:
+    """One batch on its way to durable names. ``outcomes`` (one per item, in order) once ``done``."""
 
-    Each caller returns only after a flush that *started after it asked* has finished, so it covers
-    everything the caller wrote before asking. A failed flush raises in every caller it was for.
-    """
+    __slots__ = ("batch", "done", "linked", "outcomes")
 
-    def __init__(self, flush: Callable[[], None]) -> None:
-        self._flush = flush
-        self._cond = threading.Condition()
-        self._asked = 0  # tickets handed out
-        self._done = 0  # every ticket up to this one is covered by a finished flush
-        self._running = False
-        self._failed: tuple[int, int, BaseException] | None = None  # (first, last) tickets, error
-        self.flushes = 0
-
-    def sync(self) -> None:
-        with self._cond:
-            self._asked += 1
-            ticket = self._asked
-            while self._done < ticket:
-                if self._running:
-                    self._cond.wait()
-                    continue
-                self._running, first, last = True, self._done + 1, self._asked
-                self._cond.release()
-                error: BaseException | None = None
-                try:
-                    self._flush()
-                except BaseException as exc:
-                    error = exc
-                finally:
-                    self._cond.acquire()
-                    self._running = False
-                    self._done = last
-                    self.flushes += 1
-                    self._failed = None if error is None else (first, last, error)
-                    self._cond.notify_all()
-            failed = self._failed
-        if failed is not None and failed[0] <= ticket <= failed[1]:
-            raise failed[2]
+    def __init__(self, batch: Sequence[Staged]) -> None:
+        self.batch = tuple(batch)
+        self.outcomes: list[Stored | OSError] = []
+        #: (digest, final name) of each image this commit linked, to take back if the flush fails.
+        self.linked: list[tuple[str, str]] = []
+        self.done = False
 
 
 def _syncfs_function() -> Callable[[int], int] | None:
@@ -136,22 +109,27 @@ class ImageStore:
         self._dir_fd = _open_dir(self._root) if durable else None
         # One syncfs flushes every file (and name) we wrote; without it each file is fsynced alone.
         self._whole_fs = _SYNCFS is not None and self._dir_fd is not None
-        self._data_sync = GroupSync(self._flush_fs)
-        # With syncfs, one flush serves both phases: the names of one group and the data of the next
-        # share it, so a steady stream costs about one flush per group rather than two.
-        self._name_sync = self._data_sync if self._whole_fs else GroupSync(self._flush_dir)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the index
         self._by_digest: dict[str, str] = {}
-        #: Digests whose new name is linked but not yet flushed: a duplicate of one must wait for it.
+        #: Digests whose new name is linked but not yet flushed: not yet to be called stored.
         self._settling: set[str] = set()
         self._counter = itertools.count()
         self._pid = os.getpid()
+        # Commit rounds: batches queued, batches linked and waiting for the next flush, who runs a round.
+        self._rounds = threading.Condition()
+        self._queued: list[Commit] = []
+        self._linked: list[Commit] = []
+        self._leading = False
+        self._round = 0
+        self._helper: threading.Thread | None = None
+        self._closed = False
+        self.flushes = 0
         self.remove_temporaries()
         self._rebuild_index()
         if self._dir_fd is not None:
             # What a killed predecessor wrote may still be only in the page cache: make it durable
             # before any reply calls it stored.
-            self._name_sync.sync() if not self._whole_fs else self._data_sync.sync()
+            self._flush()
 
     def __enter__(self) -> ImageStore:
         return self
@@ -160,6 +138,14 @@ class ImageStore:
         self.close()
 
     def close(self) -> None:
+        """Finish the commits under way, stop the helper, release the folder."""
+        with self._rounds:
+            self._closed = True
+            self._rounds.notify_all()
+            helper = self._helper
+        if helper is not None:
+            helper.join()
+        self._drain()
         fd, self._dir_fd = self._dir_fd, None
         if fd is not None:
             os.close(fd)
@@ -198,75 +184,167 @@ class ImageStore:
             raise outcome
         return outcome
 
+    # ------------------------------------------------------------------ committing
+
     def commit(self, batch: Sequence[Staged]) -> list[Stored | OSError]:
         """Give every staged payload of ``batch`` its final name, durably; one outcome per item, in order.
 
-        When ``durable``, the data of the whole batch is flushed before any name points at it, and the
-        names are flushed before this returns, each phase shared with every other thread committing at
-        the time. A duplicate of content another thread has just named waits for that name's flush too.
         An item that could not be stored gets its ``OSError``; every temporary file is removed.
         """
-        outcomes: list[Stored | OSError] = []
-        named: list[tuple[str, str]] = []  # (digest, final name) published by this call
-        need_flush = False
+        commit = self.begin_commit(batch)
+        while not commit.done:
+            self.advance(commit)
+        return commit.outcomes
+
+    def begin_commit(self, batch: Sequence[Staged], *, background: bool = False) -> Commit:
+        """Queue ``batch`` for the next round and return at once; :meth:`advance` until ``done``.
+
+        ``background``: the caller has other work to do first, so a helper thread runs the rounds
+        meanwhile (otherwise the caller runs them when it waits, sparing a thread switch).
+        """
+        commit = Commit(batch)
+        with self._rounds:
+            if self._closed:
+                raise OSError(errno.ESHUTDOWN, "the store is closed")
+            self._queued.append(commit)
+            if background and self._dir_fd is not None:
+                if self._helper is None:
+                    self._helper = threading.Thread(target=self._help, name="imgclass-commit", daemon=True)
+                    self._helper.start()
+                self._rounds.notify_all()
+        if self._dir_fd is None:  # nothing to wait for: link now
+            self.advance(commit)
+        return commit
+
+    def advance(self, commit: Commit) -> None:
+        """Bring ``commit`` one round closer to ``done``: run the next round, or wait for the one running."""
+        with self._rounds:
+            if commit.done:
+                return
+            if self._leading:
+                started = self._round
+                self._rounds.wait_for(lambda: self._round != started or commit.done)
+                return
+            self._leading = True
+        self._run_round()
+
+    def _help(self) -> None:
+        """The helper thread: run rounds while batches wait and no one else runs them."""
+        with self._rounds:
+            while True:
+                self._rounds.wait_for(lambda: self._closed or (not self._leading and bool(self._queued)))
+                if self._closed:
+                    self._helper = None
+                    return
+                self._leading = True
+                self._rounds.release()
+                try:
+                    self._run_round()
+                finally:
+                    self._rounds.acquire()
+
+    def _drain(self) -> None:
+        while True:
+            with self._rounds:
+                if self._leading:
+                    self._rounds.wait_for(lambda: not self._leading)
+                if not self._queued and not self._linked:
+                    return
+                self._leading = True
+            self._run_round()
+
+    def _run_round(self) -> None:
+        """(Leader only.) One round: flush, settle the batches linked last round, link the new ones."""
         try:
-            if self._whole_fs and batch:
-                self._data_sync.sync()  # the bytes reach the disk before any name points at them
-            with self._lock:
-                for item in batch:
-                    existing = self._lookup_locked(item.hexdigest)
-                    if existing is not None:
-                        outcomes.append(Stored(existing, duplicate=True))
-                        need_flush = need_flush or item.hexdigest in self._settling
-                        continue
-                    try:
-                        final = self._publish(item.temp, candidate_names(item.name, item.format, item.hexdigest))
-                    except OSError as exc:
-                        outcomes.append(exc)
-                        continue
-                    self._by_digest[item.hexdigest] = final
-                    self._settling.add(item.hexdigest)
-                    named.append((item.hexdigest, final))
-                    outcomes.append(Stored(final, duplicate=False))
-        except OSError as exc:
-            return [exc] * len(batch)
+            with self._rounds:
+                queued, self._queued = self._queued, []
+                linked, self._linked = self._linked, []
+            if self._whole_fs:
+                # One flush: the data of the new batches (before any name points at it) and the names
+                # the previous round linked.
+                error = self._try_flush() if (queued or linked) else None
+                self._settle(linked, error)
+                if error is not None:
+                    self._settle([self._link(c, failed=error) for c in queued], error)
+                    return
+                for commit in queued:
+                    self._link(commit)
+                with self._rounds:
+                    self._linked.extend(queued)
+            else:
+                # Each file's data was flushed as it was closed: link, then flush the folder once.
+                for commit in queued:
+                    self._link(commit)
+                error = self._try_flush() if queued and self._dir_fd is not None else None
+                self._settle(queued, error)
         finally:
-            for item in batch:
-                _unlink_quietly(item.temp)
-        if (named or need_flush) and self._dir_fd is not None:
-            try:
-                self._name_sync.sync()  # the new names themselves must survive a crash, not only the bytes
-            except OSError as exc:
-                # Nothing of this batch may be reported stored; take its names back so that a retry
-                # stores the images again instead of trusting names that may not be on disk.
-                with self._lock:
-                    for digest, final in named:
+            with self._rounds:
+                self._leading = False
+                self._round += 1
+                self._rounds.notify_all()
+
+    def _link(self, commit: Commit, *, failed: OSError | None = None) -> Commit:
+        """Give each image of ``commit`` its final name (or fail them all with ``failed``)."""
+        outcomes: list[Stored | OSError] = []
+        with self._lock:
+            for item in commit.batch:
+                if failed is not None:
+                    outcomes.append(failed)
+                    continue
+                existing = self._lookup_locked(item.hexdigest)
+                if existing is not None:  # if it is still settling, this commit waits for its flush too
+                    outcomes.append(Stored(existing, duplicate=True))
+                    continue
+                try:
+                    final = self._publish(item.temp, candidate_names(item.name, item.format, item.hexdigest))
+                except OSError as exc:
+                    outcomes.append(exc)
+                    continue
+                self._by_digest[item.hexdigest] = final
+                self._settling.add(item.hexdigest)
+                commit.linked.append((item.hexdigest, final))
+                outcomes.append(Stored(final, duplicate=False))
+        for item in commit.batch:
+            _unlink_quietly(item.temp)
+        commit.outcomes = outcomes
+        return commit
+
+    def _settle(self, commits: list[Commit], error: OSError | None) -> None:
+        """Report ``commits`` done: stored, or, if their flush failed, failed with their names taken
+        back, so that a retry stores the images again instead of trusting names that may not be on disk."""
+        with self._lock:
+            for commit in commits:
+                for digest, final in commit.linked:
+                    self._settling.discard(digest)
+                    if error is not None:
                         self._by_digest.pop(digest, None)
-                        self._settling.discard(digest)
                         _unlink_quietly(os.path.join(self._root, final))
-                return [exc] * len(batch)
-        if named:
-            with self._lock:
-                self._settling.difference_update(digest for digest, _ in named)
-        return outcomes
+                if error is not None:
+                    commit.outcomes = [error] * len(commit.batch)
+        with self._rounds:
+            for commit in commits:
+                commit.done = True
 
-    @property
-    def flushes(self) -> int:
-        """How many group flushes ran (data and names); fewer than two per image means grouping works."""
-        if self._name_sync is self._data_sync:
-            return self._data_sync.flushes
-        return self._data_sync.flushes + self._name_sync.flushes
+    def _try_flush(self) -> OSError | None:
+        try:
+            self._flush()
+        except OSError as exc:
+            logger.error("flushing %s failed: %s", self.root, exc)
+            return exc
+        return None
 
-    def _flush_fs(self) -> None:
-        if _SYNCFS is None or self._dir_fd is None:  # pragma: no cover - guarded by _whole_fs
+    def _flush(self) -> None:
+        if self._dir_fd is None:
             return
-        if _SYNCFS(self._dir_fd) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"syncfs failed: {os.strerror(err)}")
-
-    def _flush_dir(self) -> None:
-        if self._dir_fd is not None:
+        self.flushes += 1
+        if self._whole_fs and _SYNCFS is not None:
+            if _SYNCFS(self._dir_fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"syncfs failed: {os.strerror(err)}")
+        else:
             os.fsync(self._dir_fd)
+
+    # ------------------------------------------------------------------ the folder
 
     def remove_temporaries(self) -> int:
         """Delete ``.incoming-*`` files a crashed run left behind; return how many."""
@@ -277,8 +355,6 @@ class ImageStore:
         if removed:
             logger.warning("removed %d leftover temporary files from %s", removed, self.root)
         return removed
-
-    # ------------------------------------------------------------------ internals
 
     def _lookup_locked(self, hexdigest: str) -> str | None:
         name = self._by_digest.get(hexdigest)

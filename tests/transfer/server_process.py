@@ -55,8 +55,7 @@ def instrument_flushes(block_at_group: int) -> None:
 
         return reported
 
-    ImageStore._flush_fs = wrap(ImageStore._flush_fs)  # type: ignore[method-assign]
-    ImageStore._flush_dir = wrap(ImageStore._flush_dir)  # type: ignore[method-assign]
+    ImageStore._flush = wrap(ImageStore._flush)  # type: ignore[method-assign]
 
 
 def main() -> int:
