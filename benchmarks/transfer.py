@@ -121,28 +121,42 @@ def our_server(base: Path, **kwargs: Any) -> Iterator[ImageServer]:
 SEPARATE = True
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process so far, every thread's (not its children's), to the microsecond."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _serve_side(kind: str, kwargs: dict[str, Any], pipe: Any) -> None:
-    """The server side of one timed run: tell ``pipe`` the address, serve, stop when told."""
+    """The server side of one timed run: tell ``pipe`` the address, serve, stop when told, then tell
+    ``pipe`` the CPU seconds spent serving (a classifier pool's workers not included)."""
     with contextlib.ExitStack() as stack:
         if kind == "ours":
             protocol1 = kwargs.pop("protocol1", False)
             server = stack.enter_context(our_server(kwargs.pop("base"), **kwargs))
             if protocol1:
                 stack.enter_context(protocol1_defaults(server))
+            started = _cpu_seconds()
             pipe.send(server.address)
             pipe.recv()
+            pipe.send(_cpu_seconds() - started)
             return
         store_in = kwargs.pop("store_in", None)
         store = stack.enter_context(scratch_store(store_in)) if store_in is not None else None
         if kind == "raw":
             raw = RawServer(kwargs["max_size"], hashed=kwargs["hashed"], store=store)
+            started = _cpu_seconds()
             pipe.send(raw.address)
             pipe.recv()
+            pipe.send(_cpu_seconds() - started)
             raw.close()
             return
         import imagezmq
 
         hub = imagezmq.ImageHub(open_port=f"tcp://127.0.0.1:{kwargs['port']}")
+        started = _cpu_seconds()
         pipe.send(("127.0.0.1", kwargs["port"]))
         for _ in range(kwargs["count"]):
             msg, jpg = hub.recv_jpg()
@@ -155,6 +169,7 @@ def _serve_side(kind: str, kwargs: dict[str, Any], pipe: Any) -> None:
                 store.store(name, memoryview(view), digest, "jpeg")
             hub.send_reply(b"OK")
         pipe.recv()
+        pipe.send(_cpu_seconds() - started)
         hub.close()
 
 
@@ -178,7 +193,13 @@ def served(kind: str, **kwargs: Any) -> Iterator[tuple[str, int]]:
         yield tuple(address)
     finally:
         mine.send("stop")
+        # In one process the server's CPU cannot be told from the client's.
+        SERVER_CPU.append(mine.recv() if SEPARATE and mine.poll(60) else float("nan"))
         runner.join(60)
+
+
+#: CPU seconds of each server side, in the order they stopped (see :func:`interleaved`).
+SERVER_CPU: list[float] = []
 
 
 OURS = {
@@ -474,20 +495,31 @@ def with_ratios(rows: dict[str, dict[str, Any]], baseline: str) -> dict[str, dic
     return rows
 
 
-def summarise(times: list[float], work: float, unit: str) -> dict[str, Any]:
-    rates = sorted(work / t for t in times)
-    return {"unit": unit, "median": statistics.median(rates), "min": rates[0], "max": rates[-1], "runs": rates}
+def summarise(runs: list[tuple[float, float]], work: float, unit: str, *, cpu: bool = True) -> dict[str, Any]:
+    """Rates from ``(seconds, CPU seconds)`` runs: the median and spread, and the median CPU cost per
+    unit of work (client and server processes together; none where it cannot be told: ``cpu=False``
+    when worker processes do part of the work, or with the servers in this process)."""
+    rates = sorted(work / t for t, _ in runs)
+    cpu_ms = statistics.median(c for _, c in runs) / work * 1000.0 if cpu else float("nan")
+    return {"unit": unit, "median": statistics.median(rates), "min": rates[0], "max": rates[-1], "runs": rates,
+            "cpu_ms_per_unit": None if cpu_ms != cpu_ms else round(cpu_ms, 3)}  # fmt: skip
 
 
-def interleaved(runs: int, peers: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
-    """Time every peer ``runs`` times, round-robin, so that the machine's load swings hit all alike."""
+def interleaved(runs: int, peers: dict[str, Callable[[], float]]) -> dict[str, list[tuple[float, float]]]:
+    """Time every peer ``runs`` times, round-robin, so that the machine's load swings hit all alike;
+    with each time, the CPU seconds both ends spent. On a loaded machine the elapsed time follows the
+    CPU time (each process gets its share of the cores), so the CPU column says which ratios are costs
+    and which are waits."""
     for fn in peers.values():
         fn()  # warm-up: imports, page cache, allocator, lazy connections
-    times: dict[str, list[float]] = {name: [] for name in peers}
+    out: dict[str, list[tuple[float, float]]] = {name: [] for name in peers}
     for _ in range(runs):
         for name, fn in peers.items():
-            times[name].append(fn())
-    return times
+            SERVER_CPU.clear()
+            before = _cpu_seconds()
+            elapsed = fn()
+            out[name].append((elapsed, _cpu_seconds() - before + sum(SERVER_CPU)))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -595,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
             pool.shutdown()
             shutil.rmtree(folder, ignore_errors=True)
         results["end_to_end"] = with_ratios(
-            {k: summarise(v, n_e2e, "images/s") for k, v in times.items()}, next(iter(peers))
+            {k: summarise(v, n_e2e, "images/s", cpu=False) for k, v in times.items()}, next(iter(peers))
         )
 
     goals = {}
@@ -644,11 +676,14 @@ def render(results: dict[str, Any]) -> str:
     for section, title in titles.items():
         if section not in results:
             continue
-        lines += ["", title, "", "| peer | median | min-max | vs baseline |", "|---|---:|---:|---:|"]
+        unit = next(iter(results[section].values()))["unit"].split("/")[0]
+        lines += ["", title, "", f"| peer | median | min-max | vs baseline | CPU ms per {unit} |",
+                  "|---|---:|---:|---:|---:|"]  # fmt: skip
         for peer, row in results[section].items():
             ratio = f"{row['ratio']:.2f}x" if "ratio" in row else ""
             spread = f"{row['min']:.0f}-{row['max']:.0f}"
-            lines.append(f"| {peer} | {row['median']:.0f} {row['unit']} | {spread} | {ratio} |")
+            cpu = "" if row.get("cpu_ms_per_unit") is None else f"{row['cpu_ms_per_unit']:.2f}"
+            lines.append(f"| {peer} | {row['median']:.0f} {row['unit']} | {spread} | {ratio} | {cpu} |")
     for goal, value in results["goals"].items():
         verdict = "met" if value["met"] else "missed"
         lines.append(f"goal {goal}: {value['ratio']:.2f}x against {value['goal']}x ({verdict})")

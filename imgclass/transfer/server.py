@@ -55,6 +55,7 @@ from imgclass.transfer import protocol as p
 from imgclass.transfer.budget import BudgetExceeded, DecodeBudget, decode_cost
 from imgclass.transfer.classify import Classifier, Classifiers, ClassifierSpec, check_decodes
 from imgclass.transfer.protocol import DEFAULT_PORT, ProtocolError, Reply, Verdict
+from imgclass.transfer.receive import ChunkBuffer, receive_payload
 from imgclass.transfer.store import Commit, ImageStore, Staged, Stored, read_staged
 from imgclass.transfer.wire import (
     Deadline,
@@ -75,16 +76,11 @@ MIN_TOKEN_BYTES: Final = 16
 #: answer it with a reset that would destroy our error reply.
 _DRAIN_BYTES: Final = 1 << 20
 _DRAIN_SECONDS: Final = 1.0
-#: Payload bytes land in a per-connection buffer of this size, are hashed there and written on to
-#: the temporary file: what a connection holds in memory, whatever size its frames declare.
-_CHUNK: Final = 256 * 1024
 #: Frames one connection may have between authentication and reply before the server stops reading
 #: from it to answer (more than any client window needs).
 _MAX_IN_FLIGHT: Final = 64
 #: Closing codes after which reading on is pointless (nothing is coming, or nothing is wanted).
 _NO_DRAIN: Final = frozenset({"timeout", "idle-timeout", "evicted"})
-#: The image header is parsed from a copy of this much of the payload, or of all of it if needed.
-_HEADER_PROBE: Final = 64 * 1024
 #: The first byte of every TLS record that opens a handshake.
 _TLS_HANDSHAKE_RECORD: Final = 0x16
 
@@ -169,7 +165,7 @@ class _Connection:
     seq: int = 0
     reader: Reader | None = None
     #: Where payload bytes land and are hashed before they are written on (allocated on first use).
-    chunk: bytearray | None = None
+    buffer: ChunkBuffer = dataclasses.field(default_factory=ChunkBuffer)
     #: Frames authenticated and not yet answered, oldest first.
     pending: collections.deque[_Frame] = dataclasses.field(default_factory=collections.deque)
     #: When the connection last made progress: opened, had a frame authenticated, or was answered.
@@ -177,11 +173,6 @@ class _Connection:
     #: Between a frame's authentication and its reply: not to be evicted.
     working: bool = False
     evicted: bool = False
-
-    def chunk_view(self) -> memoryview:
-        if self.chunk is None:
-            self.chunk = bytearray(_CHUNK)
-        return memoryview(self.chunk)
 
 
 @dataclass(frozen=True)
@@ -635,44 +626,23 @@ class ImageServer:
     def _receive_payload(
         self, conn: _Connection, reader: Reader, header: p.RequestHeader, name: str, deadline: Deadline
     ) -> tuple[Staged, bytes, memoryview | None]:
-        """Receive a payload into its temporary file as it arrives, hashing it on the way.
+        """Receive a payload into its temporary file as it arrives (:mod:`~imgclass.transfer.receive`).
 
-        Bytes land in the connection's chunk buffer, are hashed there while still in the CPU's cache,
-        and are written out whenever it fills; so the server holds one chunk per connection whatever
-        size a frame declares. A payload that fits in one chunk is written only once its digest matched.
-        Returns the staged file, the payload's first bytes (for its image header) and, when it fitted
-        in the chunk, a view of the whole payload there (valid until this connection's next frame).
+        A payload that fits in one chunk is written only once its digest matched. Returns the staged
+        file, the payload's first bytes (for its image header) and, when it fitted in one chunk, a view
+        of the whole payload (valid until this connection's next frame).
         """
         store = self._store
         if store is None:
             raise ProtocolError("the server is not running", code="internal")
-        size = header.payload_len
-        chunk = conn.chunk_view()
-        hasher = p.hasher()
         incoming = store.incoming()
-        prefix: bytes | None = None
-        failed: OSError | None = None
-        got = fill = 0
         try:
-            while got < size:
-                n = reader.read_some_into(chunk[fill : fill + min(_CHUNK - fill, size - got)], deadline)
-                hasher.update(chunk[fill : fill + n])
-                fill += n
-                got += n
-                if fill == _CHUNK and got < size:
-                    if prefix is None:
-                        prefix = bytes(chunk[:_HEADER_PROBE])
-                    if failed is None:
-                        try:
-                            incoming.write(chunk)
-                        except OSError as exc:  # read on to the frame's end: the stream must stay in step
-                            failed = exc
-                    fill = 0
-            p.check_digest(header, hasher.digest())
+            arrived = receive_payload(reader, header.payload_len, deadline, incoming, conn.buffer)
+            p.check_digest(header, arrived.digest)
             try:
-                if failed is not None:
-                    raise failed
-                incoming.write(chunk[:fill])
+                if arrived.failed is not None:
+                    raise arrived.failed
+                incoming.write(arrived.tail)
                 staged = incoming.finish(name, header.digest.hex(), "")
             except OSError as exc:
                 logger.error("could not store %r from %s: %s", name, conn.peer, exc)
@@ -680,10 +650,7 @@ class ImageServer:
         except BaseException:
             incoming.discard()
             raise
-        whole = chunk[:fill] if prefix is None else None
-        if prefix is None:
-            prefix = bytes(chunk[: min(fill, _HEADER_PROBE)])
-        return staged, prefix, whole
+        return staged, arrived.prefix, arrived.tail if arrived.whole else None
 
     # ------------------------------------------------------------------ checking
 
