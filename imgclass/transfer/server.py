@@ -612,8 +612,9 @@ class ImageServer:
                 if conn.evicted:  # chosen just as its payload completed: it no longer holds a slot
                     staged.discard()
                     raise ProtocolError("closed to make room for a new connection", code="evicted")
-            if self._decodes and (conn.pending or reader.input_waiting()):
-                # Decoding takes milliseconds: let the pool do it while this thread reads on.
+            if self._decodes and (self.classifiers or conn.pending or reader.input_waiting()):
+                # Decoding takes milliseconds, classifying tens of them: let the pool do it while this
+                # thread reads on. (A lone decode check runs here: a hand-over would cost more.)
                 frame.future = self._pool_submit(self._check, staged, header.payload_len, prefix, None)
             else:
                 frame.checked = self._check(staged, header.payload_len, prefix, whole)
