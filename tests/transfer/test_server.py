@@ -275,6 +275,38 @@ def test_a_full_server_evicts_its_longest_idle_connection(serve: Serve, images: 
     assert "evicted" in [r.code for r in server.rejected]
 
 
+def _unsolicited(peer: RawPeer, key: bytes) -> tuple[p.Reply, bool, bool]:
+    """The reply a peer got without asking, and whether its tag is valid for seq 0 and for seq 1."""
+    head = peer._recv_exact(p.SERVER_HEADER.size)
+    assert head is not None and peer.hello is not None
+    header = p.parse_server_header(head)
+    rest = peer._recv_exact(header.rest_len)
+    assert rest is not None
+    reply = p.Reply.from_json(p.parse_body(header, rest))
+    nonce = peer.hello.nonce
+    seq0 = p.server_tag_ok(header, rest, key=key, nonce=nonce, seq=0)
+    return reply, seq0, p.server_tag_ok(header, rest, key=key, nonce=nonce, seq=1)
+
+
+def test_an_unsolicited_reply_is_signed_with_the_next_seq_even_right_after_the_hello(
+    serve: Serve, images: list[bytes]
+) -> None:
+    token = "a shared secret of some length"
+    key = p.derive_key(token)
+    server = serve(max_connections=1, token=token)
+    with RawPeer(server.address) as first, RawPeer(server.address) as second:
+        # The second connection took the only slot: the first, which had its HELLO, is evicted
+        # before sending anything, with a reply signed for seq 0.
+        reply, seq0, seq1 = _unsolicited(first, key)
+        assert reply.code == "evicted" and reply.name is None and seq0 and not seq1
+        assert second.hello is not None
+        second.send(p.encode_request("a.png", images[0], key=key, nonce=second.hello.nonce, seq=0))
+        assert second.read_reply().ok
+        with RawPeer(server.address):  # now the second is idle after one request: evicted with seq 1
+            reply, seq0, seq1 = _unsolicited(second, key)
+    assert reply.code == "evicted" and not seq0 and seq1
+
+
 def test_busy_only_when_every_connection_is_being_served(serve: Serve, images: list[bytes]) -> None:
     blocker = BlockingClassifier()
     server = serve(max_connections=1, classifiers={"block": blocker})
