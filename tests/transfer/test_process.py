@@ -16,7 +16,7 @@ from typing import IO, Any
 from imgclass.transfer import protocol as p
 from imgclass.transfer.client import ImageClient
 from imgclass.transfer.store import TEMP_PREFIX
-from tests.transfer.conftest import TIMEOUT, RawPeer, make_image, sha, stored_files
+from tests.transfer.conftest import TIMEOUT, RawPeer, make_image, sha, stored_files, wait_read
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Starting a Python process that imports the package takes seconds on a loaded machine.
@@ -166,17 +166,6 @@ def _rss_bytes(pid: int) -> int:
     raise AssertionError("no VmRSS in /proc")
 
 
-def _unread_bytes(port: int) -> int:
-    """Bytes waiting in the receive queues of the server's side of connections to ``port``."""
-    unread = 0
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local_port = int(fields[1].split(":")[1], 16)
-        if local_port == port and fields[3] == "01":  # ESTABLISHED, on the listening side
-            unread += int(fields[4].split(":")[1], 16)
-    return unread
-
-
 def test_stalled_peers_declaring_64_mib_cost_memory_for_what_they_sent(out_dir: Path) -> None:
     declared, sent, peers = 64 * 2**20, 1000, 20
     with server_process(out_dir) as server:
@@ -190,10 +179,7 @@ def test_stalled_peers_declaring_64_mib_cost_memory_for_what_they_sent(out_dir: 
                 stalled.append(peer)
                 head = p.encode_request_head(f"big{i}.png", declared, bytes(32))
                 peer.send(head + bytes([i % 256]) * sent)
-            deadline = time.monotonic() + TIMEOUT
-            while _unread_bytes(server.port) and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert _unread_bytes(server.port) == 0, "the server did not read what the peers sent"
+            assert wait_read(server.port), "the server did not read what the peers sent"
             grown = _rss_bytes(server.pid) - before
             temporaries = [f for f in stored_files(out_dir) if f.startswith(TEMP_PREFIX)]
         finally:

@@ -20,6 +20,7 @@ import imgclass.decode
 from imgclass.transfer import protocol as p
 from imgclass.transfer.client import ImageClient
 from imgclass.transfer.server import ImageServer
+from imgclass.transfer.store import TEMP_PREFIX
 from tests.transfer.conftest import (
     TIMEOUT,
     BlockingClassifier,
@@ -29,6 +30,7 @@ from tests.transfer.conftest import (
     make_image,
     sha,
     stored_files,
+    wait_read,
 )
 
 Serve = Callable[..., ImageServer]
@@ -558,3 +560,55 @@ def test_random_streams_never_harm_the_server(serve: Serve, out_dir: Path, image
         assert client.send(images[0]).ok
     assert_clean(out_dir)
     assert np.all([r.code in p.ERROR_CODES for r in server.rejected])
+
+
+# --------------------------------------------------------------------------- the temporary file
+
+
+def test_the_temporary_file_appears_with_the_first_chunk_and_holds_what_arrived(serve: Serve, out_dir: Path) -> None:
+    from imgclass.transfer.receive import CHUNK
+
+    payload = make_image(7, ".bmp", shape=(600, 600))  # about 1 MB, uncompressed
+    server = serve(classifiers=[])
+    port = server.address[1]
+    head = p.encode_request_head("big.bmp", len(payload), p.digest(payload))
+
+    def temporaries() -> list[Path]:
+        return [out_dir / f for f in stored_files(out_dir) if f.startswith(TEMP_PREFIX)]
+
+    with RawPeer(server.address) as peer:
+        peer.send(head + payload[:1000])
+        assert wait_read(port)
+        assert temporaries() == []  # authenticated, receiving, but under one chunk: no file yet
+        peer.send(payload[1000 : CHUNK + 5000])
+        assert wait_read(port)
+        [temp] = temporaries()
+        assert temp.read_bytes() == payload[:CHUNK]  # exactly the chunks that arrived
+        peer.send(payload[CHUNK + 5000 :])
+        reply = peer.read_reply()
+    assert reply.ok and (out_dir / "big.bmp").read_bytes() == payload
+    assert temporaries() == []
+
+
+def test_a_small_payload_with_a_wrong_digest_never_touches_the_disk(
+    serve: Serve, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imgclass.transfer.store import ImageStore
+
+    created: list[str] = []
+    real = ImageStore._create_temporary
+
+    def counting(self: ImageStore) -> tuple[str, int]:
+        temp, fd = real(self)
+        created.append(temp)
+        return temp, fd
+
+    monkeypatch.setattr(ImageStore, "_create_temporary", counting)
+    server = serve(classifiers=[])
+    with RawPeer(server.address) as peer:
+        data = make_image(1)
+        peer.send(p.encode_request_head("x.png", len(data), bytes(32)) + data)
+        assert peer.read_reply().code == "digest-mismatch"
+        peer.send(p.encode_request("y.png", data))
+        assert peer.read_reply().ok
+    assert len(created) == 1 and stored_files(out_dir) == ["y.png"]
