@@ -25,7 +25,6 @@ import functools
 import logging
 import os
 import random
-import select
 import socket
 import ssl
 import threading
@@ -233,13 +232,7 @@ class ImageClient:
         """Whether the server has closed (or said something unasked on) our idle connection."""
         if self._sock is None or self._reader is None or self._reader.buffered:
             return True
-        if isinstance(self._sock, ssl.SSLSocket) and self._sock.pending():
-            return True
-        try:
-            readable, _, _ = select.select([self._sock], [], [], 0)
-        except (OSError, ValueError):
-            return True
-        return bool(readable)
+        return self._reader.input_waiting()  # poll, not select: any descriptor number
 
     def _with_retries(self, action: Callable[[], object]) -> None:
         giving_up = time.monotonic() + self.retry_for

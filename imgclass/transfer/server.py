@@ -756,16 +756,16 @@ class ImageServer:
             replies.append(p.encode_server_frame(p.KIND_REPLY, reply.to_json(), key=key, nonce=conn.nonce,
                                                  seq=frame.seq))  # fmt: skip
         closing = ready[-1].closes
+        with self._cond:  # before the send: a peer that has its last reply may count us idle
+            if not pending:
+                conn.working = False
+            conn.active = time.monotonic()
         try:
             self._send(conn, b"".join(replies))
         except OSError:
             if not closing:
                 raise
             # Best effort: the peer may be gone already, which is often why we are closing.
-        with self._cond:
-            if not pending:
-                conn.working = False
-            conn.active = time.monotonic()
 
     def _wait_progress(self, conn: _Connection) -> None:
         """Block until the oldest frame moves: its check ends, or its commit goes one round further
