@@ -666,8 +666,8 @@ def render(results: dict[str, Any]) -> str:
         "bulk": f"Bulk: {s['bulk_images']} x {s['bulk_mean_bytes'] / 1e6:.1f} MB over one connection",
         "round_trip": f"Round trips: {s['round_trip_images']} x {s['jpeg_mean_bytes'] / 1e3:.0f} KB JPEG, "
         "one at a time",
-        "durable": f"Durable defaults on disk: {s['round_trip_images']} JPEGs, one at a time per client",
-        "end_to_end": f"End to end: {s['end_to_end_images']} JPEGs, store on disk + "
+        "durable": f"Durable defaults on disk: {s['round_trip_images']} JPEGs, send_many per client (default window)",
+        "end_to_end": f"End to end: {s['end_to_end_images']} JPEGs, 8 clients with send_many, store on disk + "
         f"{s.get('end_to_end_classifier', {}).get('name')}",
     }
     machine = results["machine"]
