@@ -676,7 +676,7 @@ def render(results: dict[str, Any]) -> str:
     for section, title in titles.items():
         if section not in results:
             continue
-        unit = next(iter(results[section].values()))["unit"].split("/")[0]
+        unit = next(iter(results[section].values()))["unit"].split("/")[0].removesuffix("s")  # "image"
         lines += ["", title, "", f"| peer | median | min-max | vs baseline | CPU ms per {unit} |",
                   "|---|---:|---:|---:|---:|"]  # fmt: skip
         for peer, row in results[section].items():
