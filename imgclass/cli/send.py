@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from imgclass.cli.serve import add_security_arguments, read_token
-from imgclass.transfer.protocol import DEFAULT_PORT, Reply
+from imgclass.transfer.protocol import DEFAULT_PORT, DEFAULT_WINDOW, Reply
 
 ORDER = 41
 
@@ -37,6 +37,14 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="keep retrying (busy or restarting server) for this many seconds without progress (default: %(default)s)",
     )
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=DEFAULT_WINDOW,
+        metavar="N",
+        help="images sent ahead of their replies, so the server can flush them to disk together "
+        "(default: %(default)s; 1 waits for each reply)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_security_arguments(parser)
     parser.add_argument("--tls", action="store_true", help="connect with TLS (system CAs unless --tls-ca)")
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     context = None
     if args.tls or args.tls_ca is not None:
         context = ssl.create_default_context(cafile=args.tls_ca)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
 
     def show(i: int, reply: Reply) -> None:
         if args.json:
@@ -72,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     progress = not args.no_progress and not args.json and sys.stderr.isatty()
     with ImageClient(
         args.host, args.port, timeout=args.timeout, retry_for=args.retry_for, token=read_token(args),
-        ssl_context=context, on_retry=_tell_retry,
+        ssl_context=context, on_retry=_tell_retry, window=args.window,
     ) as client:  # fmt: skip
         replies = client.send_many(files, progress=progress, on_reply=show)
     return 0 if all(r.ok for r in replies) and not bad else 1

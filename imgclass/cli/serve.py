@@ -45,12 +45,16 @@ def register(subparsers: Any) -> None:
     )
     add_fast_option(parser)
     parser.add_argument("--no-classify", action="store_true", help="store only, classify nothing")
-    parser.add_argument(
+    payload = parser.add_mutually_exclusive_group()
+    payload.add_argument(
         "--max-payload-mib",
         type=float,
         default=DEFAULT_MAX_PAYLOAD / 2**20,
         metavar="MIB",
         help="largest image accepted (default: %(default)g MiB)",
+    )
+    payload.add_argument(
+        "--max-payload", type=int, metavar="BYTES", help="largest image accepted, in bytes (exact; overrides MiB)"
     )
     parser.add_argument("--max-connections", type=int, default=64, help="concurrent clients (default: %(default)s)")
     parser.add_argument(
@@ -156,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
     context = None
     if args.tls_cert is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2  # what docs/protocol.md promises, whatever the default
         context.load_cert_chain(args.tls_cert, args.tls_key)
     elif args.tls_key is not None:
         raise ValueError("--tls-key needs --tls-cert")
@@ -167,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"imgclass serve: loading {names}...", file=sys.stderr, flush=True)
     options = ServerOptions(
         host=args.host, port=args.port, out_dir=args.out, classifiers=[] if args.no_classify else args.classifier,
-        max_payload=int(args.max_payload_mib * 2**20), max_connections=args.max_connections,
+        max_payload=args.max_payload or int(args.max_payload_mib * 2**20), max_connections=args.max_connections,
         max_per_address=args.max_per_address, handshake_timeout=args.handshake_timeout,
         read_timeout=args.read_timeout, idle_timeout=args.idle_timeout,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS, decode_budget=int(args.decode_budget_mib * 2**20),

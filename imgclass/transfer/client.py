@@ -1,32 +1,36 @@
-"""The image client: send images, get verdicts; reconnects and retries, which the server makes safe.
+"""The image client: send images, get verdicts; keeps a window of them in flight, reconnects and retries.
+
+Every image goes through :meth:`ImageClient.submit`, which returns a future and keeps up to ``window``
+images (32 by default) sent and unanswered, so the network, the client's hashing and the server's
+work overlap and the server can make a whole group of images durable with one flush.
+:meth:`~ImageClient.send` is ``submit(...).result()``; :meth:`~ImageClient.send_many` submits a whole
+list or folder through the same window. Two background threads serve a client while it has images in
+flight: one sends frames, one reads replies, which answer requests in order.
 
 Retrying is safe because the server stores each content once (by its BLAKE3 digest): resending an
 image whose reply was lost stores nothing new and answers with the first copy's name
-(``duplicate=True``). Retried, with exponential back-off and jitter until ``retry_for`` seconds have
-passed without progress: refused, reset and aborted connections (a server restarting), a connection
-closed before its reply, and the retryable error replies (``busy``, ``evicted``, ``timeout``,
-``idle-timeout``, ``out-of-memory``). Not retried: client-side time-outs (the server may just be slow;
-waiting again would double the wait) and protocol violations.
-
-:meth:`ImageClient.send_many` pipelines: a sender thread reads, hashes and sends up to ``window``
-frames ahead while the calling thread reads the replies, so the network, the client's hashing and the
-server's work overlap.
+(``duplicate=True``). When the connection fails, every image not yet answered is sent again on a new
+one, with exponential back-off and jitter, until ``retry_for`` seconds have passed without progress.
+Retried: refused, reset and aborted connections (a server restarting), a connection closed before its
+reply, and the retryable error replies (``busy``, ``evicted``, ``timeout``, ``idle-timeout``,
+``out-of-memory``). Not retried: client-side time-outs (the server may just be slow; waiting again
+would double the wait) and protocol violations, which fail every image then in flight.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import logging
 import os
-import queue
 import random
-import select
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -34,7 +38,7 @@ from typing import Final
 
 from imgclass.headers import EXTENSIONS
 from imgclass.transfer import protocol as p
-from imgclass.transfer.protocol import DEFAULT_PORT, Hello, ProtocolError, Reply
+from imgclass.transfer.protocol import DEFAULT_PORT, DEFAULT_WINDOW, Hello, ProtocolError, Reply
 from imgclass.transfer.wire import Deadline, FrameTimeout, Reader, Truncated, send_parts
 
 logger = logging.getLogger(__name__)
@@ -52,6 +56,14 @@ class ServerClosed(ConnectionError):
     """The server closed the connection before answering."""
 
 
+class _Refused(ServerClosed):
+    """A retryable error reply: worth another try, and the answer if no try is left."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(f"{reply.code}: {reply.message}")
+        self.reply = reply
+
+
 @dataclass(frozen=True)
 class _Frame:
     name: str
@@ -59,14 +71,22 @@ class _Frame:
     digest: bytes
 
 
+@dataclass(eq=False)
+class _Job:
+    frame: _Frame
+    future: Future[Reply]
+
+
 class ImageClient:
     """Send images to an :class:`~imgclass.transfer.server.ImageServer`. A context manager.
 
-    ``timeout`` bounds connecting and each wait for the server (the reply included). A failed call is
-    retried until ``retry_for`` seconds have passed without progress (and, if ``retries`` is given, at
-    most that many times in a row), waiting ``backoff * 2**attempt`` seconds in between, at most
-    ``max_backoff``, times a random factor in [0.5, 1] so that many clients do not come back at once;
-    ``on_retry(attempt, error, delay)`` is told first.
+    ``timeout`` bounds connecting and each wait for the server (the reply included). ``window``: how
+    many images may be sent and unanswered at once (1 sends one image at a time). A failed
+    connection is retried until ``retry_for`` seconds have passed without progress (and, if
+    ``retries`` is given, at most that many times in a row), waiting ``backoff * 2**attempt`` seconds
+    in between, at most ``max_backoff``, times a random factor in [0.5, 1] so that many clients do not
+    come back at once; ``on_retry(attempt, error, delay)`` is told first (from the client's sending
+    thread).
     """
 
     def __init__(
@@ -83,9 +103,12 @@ class ImageClient:
         backoff: float = 0.1,
         max_backoff: float = 2.0,
         on_retry: RetryHook | None = None,
+        window: int = DEFAULT_WINDOW,
     ) -> None:
         if (retries is not None and retries < 0) or backoff < 0 or retry_for < 0:
             raise ValueError("retries, retry_for and backoff must not be negative")
+        if window < 1:
+            raise ValueError(f"window must be at least 1, got {window}")
         self.host = host
         self.port = port
         self.timeout = timeout
@@ -97,16 +120,26 @@ class ImageClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.on_retry = on_retry
+        self.window = window
         self._sock: socket.socket | None = None
         self._reader: Reader | None = None
         self._hello: Hello | None = None
         self._send_seq = 0
         self._recv_seq = 0
+        # The images in flight, oldest first; the first ``_sent`` of them are on the current connection.
+        self._cond = threading.Condition()
+        self._jobs: collections.deque[_Job] = collections.deque()
+        self._sent = 0
+        self._answered = 0
+        self._driver: threading.Thread | None = None
+        #: Set while a connection is being torn down: why, and whether the reader has stopped.
+        self._failure: BaseException | None = None
+        self._closing = False
 
     # ------------------------------------------------------------------ connection
 
     def __enter__(self) -> ImageClient:
-        self._with_retries(self._ensure_connected)
+        self._with_retries(self._connect_idle)
         return self
 
     def __exit__(
@@ -117,21 +150,47 @@ class ImageClient:
     @property
     def hello(self) -> Hello:
         """What the server announced on the current connection (connects if needed)."""
-        self._with_retries(self._ensure_connected)
+        hello = self._hello
+        if hello is not None:
+            return hello
+        self._with_retries(self._connect_idle)
         if self._hello is None:  # pragma: no cover - _ensure_connected sets it
             raise ProtocolError("no HELLO from the server")
         return self._hello
 
     def close(self) -> None:
+        """Close the connection; images still in flight fail with :class:`ServerClosed`."""
+        with self._cond:
+            driver = self._driver
+            if driver is not None:
+                self._closing = True
+                self._cond.notify_all()
+        if driver is not None:
+            sock = self._sock
+            if sock is not None:
+                _shutdown(sock)
+            driver.join()
+            with self._cond:
+                self._closing = False
+        self._disconnect()
+
+    def _disconnect(self) -> None:
         sock, self._sock, self._hello, self._reader = self._sock, None, None, None
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()
 
+    def _connect_idle(self) -> None:
+        """Connect, unless images are in flight (then the sending thread owns the connection)."""
+        with self._cond:
+            if self._driver is not None:
+                return
+            self._ensure_connected()
+
     def _ensure_connected(self) -> socket.socket:
         if self._sock is not None and not self._dropped():
             return self._sock
-        self.close()
+        self._disconnect()
         raw = _connect_ipv4(self.host, self.port, self.timeout)
         sock = raw
         try:
@@ -173,13 +232,7 @@ class ImageClient:
         """Whether the server has closed (or said something unasked on) our idle connection."""
         if self._sock is None or self._reader is None or self._reader.buffered:
             return True
-        if isinstance(self._sock, ssl.SSLSocket) and self._sock.pending():
-            return True
-        try:
-            readable, _, _ = select.select([self._sock], [], [], 0)
-        except (OSError, ValueError):
-            return True
-        return bool(readable)
+        return self._reader.input_waiting()  # poll, not select: any descriptor number
 
     def _with_retries(self, action: Callable[[], object]) -> None:
         giving_up = time.monotonic() + self.retry_for
@@ -189,12 +242,12 @@ class ImageClient:
                 action()
                 return
             except _RETRYABLE_ERRORS as exc:
-                self.close()
+                self._disconnect()
                 self._pause(attempt, exc, giving_up)
                 attempt += 1
             except BaseException:
                 # Whatever went wrong, we no longer know where the stream stands.
-                self.close()
+                self._disconnect()
                 raise
 
     def _pause(self, attempt: int, exc: BaseException, giving_up: float) -> None:
@@ -206,133 +259,237 @@ class ImageClient:
         logger.info("retrying in %.2f s after %s", delay, exc)
         if self.on_retry is not None:
             self.on_retry(attempt + 1, exc, delay)
-        time.sleep(delay)
+        with self._cond:  # close() cuts the wait short
+            self._cond.wait_for(lambda: self._closing, delay)
+        if self._closing:
+            raise ServerClosed("the client was closed")
 
     # ------------------------------------------------------------------ sending
 
     def send(self, source: Source, *, name: str | None = None) -> Reply:
-        """Send one image (a path, or encoded bytes) and wait for the server's reply."""
+        """Send one image (a path, or encoded bytes) and wait for the server's reply.
+
+        A payload larger than the server accepts raises :class:`ValueError` without being sent. With
+        nothing else in flight the calling thread sends and reads itself (no hand-over to the
+        client's threads, which would cost a round trip's latency); otherwise the image joins the queue.
+        """
         frame = _load(source, name)
-        self._check_size(frame)
+        limit = self.hello.max_payload
+        if len(frame.payload) > limit:
+            raise ValueError(f"{frame.name!r} has {len(frame.payload)} bytes; the server accepts at most {limit}")
+        me = threading.current_thread()
+        with self._cond:
+            inline = self._driver is None and not self._jobs
+            if inline:
+                self._driver = me  # the connection is ours until the reply is in
+        if not inline:
+            return self._submit(frame, self.window).result()
+        try:
+            return self._send_inline(frame)
+        finally:
+            with self._cond:
+                self._driver = None
+                if self._jobs:  # submitted by another thread meanwhile
+                    self._start_driver()
+                self._cond.notify_all()
+
+    def _send_inline(self, frame: _Frame) -> Reply:
         result: list[Reply] = []
-        refused: list[Reply] = []
 
         def attempt() -> None:
-            refused.clear()
             sock = self._ensure_connected()
             self._send_frame(sock, frame)
             reply = self._read_reply()
             if reply.retryable:
-                refused.append(reply)
-                raise ServerClosed(f"{reply.code}: {reply.message}")
+                raise _Refused(reply)
             result.append(reply)
 
         try:
             self._with_retries(attempt)
-        except ServerClosed:
-            if refused:  # out of retries on a retryable error reply: that reply is the answer
-                return refused[0]
-            raise
+        except _Refused as exc:  # out of retries on a retryable error reply: that reply is the answer
+            return exc.reply
         return result[0]
+
+    def submit(self, source: Source, *, name: str | None = None) -> Future[Reply]:
+        """Send one image without waiting for its reply: the future's result is the reply.
+
+        Blocks while ``window`` images are in flight. Replies arrive in the order images were
+        submitted. A payload larger than the server accepts gets a local ``too-large`` reply without
+        being sent; a failure the client does not retry becomes the future's exception.
+        """
+        return self._submit(_load(source, name), self.window)
 
     def send_many(
         self,
         sources: Iterable[Source] | str | os.PathLike[str],
         *,
         progress: bool = True,
-        window: int = 8,
+        window: int | None = None,
         on_reply: Callable[[int, Reply], object] | None = None,
     ) -> list[Reply]:
-        """Send many images over one connection, pipelined, with a progress bar; replies in order.
+        """Send many images, ``window`` (default: the client's) in flight at once; replies in order.
 
         ``sources`` is an iterable of paths or bytes, or one folder, whose image files are sent (see
         :func:`image_files`). Error replies are returned, not raised; a file too large for the server
         gets a local ``too-large`` reply without being sent. ``on_reply(index, reply)`` is called once
-        per item as its reply arrives (from the calling thread, or the sender's for local replies).
+        per item as its reply arrives, in order (from the client's reading thread).
         """
         from imgclass.progress import progress as progress_bar
 
-        if window < 1:
+        limit = self.window if window is None else window
+        if limit < 1:
             raise ValueError("window must be at least 1")
         items: list[Source] = list(image_files(sources)) if isinstance(sources, (str, os.PathLike)) else list(sources)
-        replies: list[Reply | None] = [None] * len(items)
+        futures: list[Future[Reply]] = []
         with progress_bar(total=len(items), enabled=progress, unit="img", desc="sending") as bar:
+            failed = threading.Event()
 
-            def done(i: int, reply: Reply) -> None:
-                replies[i] = reply
+            def done(i: int, future: Future[Reply]) -> None:
+                if future.exception() is not None:
+                    failed.set()
+                    return
                 bar.update(1)
                 if on_reply is not None:
-                    on_reply(i, reply)
+                    on_reply(i, future.result())
 
-            pending = list(range(len(items)))
-            attempt = 0
-            giving_up = time.monotonic() + self.retry_for
-            while pending:
-                try:
-                    self._pipeline(items, pending, done, window)
-                except _RETRYABLE_ERRORS as exc:
-                    self.close()
-                    before, pending = len(pending), [i for i in pending if replies[i] is None]
-                    # The budget is per stall, not per batch: a long stream may survive many hiccups.
-                    if len(pending) < before:
-                        attempt, giving_up = 0, time.monotonic() + self.retry_for
-                    self._pause(attempt, exc, giving_up)
-                    attempt += 1
-                except BaseException:
-                    self.close()
-                    raise
-                pending = [i for i in pending if replies[i] is None]
-        return [r for r in replies if r is not None]
+            for i, item in enumerate(items):
+                if failed.is_set():
+                    break  # the error is raised below, from the first image it failed
+                future = self._submit(_load(item, None), limit)
+                future.add_done_callback(functools.partial(done, i))
+                futures.append(future)
+            return [future.result() for future in futures]
 
-    def _pipeline(
-        self,
-        items: list[Source],
-        pending: list[int],
-        done: Callable[[int, Reply], None],
-        window: int,
-    ) -> None:
-        sock = self._ensure_connected()
-        in_flight: queue.Queue[int | None] = queue.Queue()
-        slots = threading.Semaphore(window)
-        stop = threading.Event()
-        failure: list[BaseException] = []
+    def _submit(self, frame: _Frame, limit: int) -> Future[Reply]:
+        future: Future[Reply] = Future()
+        limit_bytes = self._hello.max_payload if self._hello is not None else p.DEFAULT_MAX_PAYLOAD
+        if len(frame.payload) > limit_bytes:
+            future.set_result(_too_large(frame, limit_bytes))
+            return future
+        future.set_running_or_notify_cancel()
+        with self._cond:
+            self._cond.wait_for(lambda: len(self._jobs) < limit)
+            self._jobs.append(_Job(frame, future))
+            self._cond.notify_all()
+            if self._driver is None:
+                self._start_driver()
+        return future
 
-        def produce() -> None:
+    def _start_driver(self) -> None:
+        """(Lock held.)"""
+        self._driver = threading.Thread(target=self._drive, name="imgclass-send", daemon=True)
+        self._driver.start()
+
+    # ------------------------------------------------------------------ the two threads
+
+    def _drive(self) -> None:
+        """The sending thread: runs connections until no image is in flight, retrying failed ones."""
+        attempt, giving_up = 0, time.monotonic() + self.retry_for
+        while True:
+            with self._cond:
+                if not self._jobs or self._closing:
+                    self._fail_all(ServerClosed("the client was closed"))
+                    self._driver = None
+                    self._cond.notify_all()
+                    return
+                answered = self._answered
             try:
-                for i, frame in _prefetched(items, pending):
-                    if len(frame.payload) > self._max_payload():
-                        done(i, _too_large(frame, self._max_payload()))
-                        continue
-                    slots.acquire()
-                    if stop.is_set():
-                        return
-                    self._send_frame(sock, frame)
-                    in_flight.put(i)
+                self._run_connection()
+            except _RETRYABLE_ERRORS as exc:
+                self._disconnect()
+                if self._closing:
+                    self._give_up(ServerClosed("the client was closed"))
+                    continue
+                if self._answered > answered:  # the budget is per stall, not per batch
+                    attempt, giving_up = 0, time.monotonic() + self.retry_for
+                try:
+                    self._pause(attempt, exc, giving_up)
+                except BaseException as final:
+                    self._give_up(final)
+                attempt += 1
             except BaseException as exc:
-                failure.append(exc)
-            finally:
-                in_flight.put(None)
+                # Not retried: we no longer know where the stream stands; fail what is in flight.
+                self._disconnect()
+                self._give_up(exc)
 
-        sender = threading.Thread(target=produce, name="imgclass-send", daemon=True)
-        sender.start()
+    def _give_up(self, exc: BaseException) -> None:
+        with self._cond:
+            if isinstance(exc, _Refused) and self._jobs:  # out of retries: that reply is the answer
+                job = self._jobs.popleft()
+                job.future.set_result(exc.reply)
+            self._fail_all(exc)
+
+    def _fail_all(self, exc: BaseException) -> None:
+        """(Lock held.) Every image in flight fails with ``exc``."""
+        jobs, self._jobs, self._sent = list(self._jobs), collections.deque(), 0
+        for job in jobs:
+            job.future.set_exception(exc)
+        self._cond.notify_all()
+
+    def _run_connection(self) -> None:
+        """Send every image in flight on one connection and read the replies, until none is left.
+
+        Raises what broke the connection; the images not yet answered are then sent again.
+        """
+        sock = self._ensure_connected()
+        with self._cond:
+            self._sent, self._failure = 0, None
+        reader = threading.Thread(target=self._read_replies, name="imgclass-replies", daemon=True)
+        reader.start()
         try:
-            while (i := in_flight.get()) is not None:
+            while True:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._failure is not None or self._closing or not self._jobs
+                                        or self._sent < len(self._jobs))  # fmt: skip
+                    if self._failure is not None or self._closing or not self._jobs:
+                        break
+                    job = self._jobs[self._sent]
+                self._send_frame(sock, job.frame)
+                with self._cond:
+                    self._sent += 1
+                    self._cond.notify_all()
+        except BaseException as exc:
+            self._fail_connection(exc)
+        finally:
+            with self._cond:
+                if self._failure is None:
+                    self._failure = _Done()
+                self._cond.notify_all()
+            reader.join()
+        failure = self._failure
+        if not isinstance(failure, _Done):
+            raise failure
+
+    def _fail_connection(self, exc: BaseException) -> None:
+        with self._cond:
+            if self._failure is None or isinstance(self._failure, _Done):
+                self._failure = exc
+            self._cond.notify_all()
+        sock = self._sock
+        if sock is not None:
+            _shutdown(sock)  # unblocks the other thread, in send or recv
+
+    def _read_replies(self) -> None:
+        """The reading thread: match each reply to the oldest image sent, until told to stop."""
+        try:
+            while True:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._failure is not None or self._sent > 0)
+                    if self._sent == 0:
+                        return  # told to stop with nothing owed
                 reply = self._read_reply()
-                slots.release()
                 if reply.retryable:
-                    raise ServerClosed(f"{reply.code}: {reply.message}")
-                done(i, reply)
+                    raise _Refused(reply)
+                with self._cond:
+                    job = self._jobs.popleft()
+                    self._sent -= 1
+                    self._answered += 1
+                    self._cond.notify_all()
+                job.future.set_result(reply)
                 if reply.close:
                     raise ServerClosed(f"server closed the connection after {reply.code}")
-        except BaseException:
-            stop.set()
-            slots.release()
-            _shutdown(sock)  # unblocks a sender stuck in sendall
-            raise
-        finally:
-            sender.join()
-        if failure:
-            raise failure[0]
+        except BaseException as exc:
+            self._fail_connection(exc)
 
     def _send_frame(self, sock: socket.socket, frame: _Frame) -> None:
         hello = self._hello
@@ -372,13 +529,9 @@ class ImageClient:
             raise ProtocolError("server reply is not authenticated with our token")
         return header.kind, body
 
-    def _max_payload(self) -> int:
-        return self._hello.max_payload if self._hello is not None else p.DEFAULT_MAX_PAYLOAD
 
-    def _check_size(self, frame: _Frame) -> None:
-        limit = self.hello.max_payload
-        if len(frame.payload) > limit:
-            raise ValueError(f"{frame.name!r} has {len(frame.payload)} bytes; the server accepts at most {limit}")
+class _Done(Exception):
+    """Marks a connection's run as ended without a failure (the reading thread then stops)."""
 
 
 def _connect_ipv4(host: str, port: int, timeout: float) -> socket.socket:
@@ -408,20 +561,6 @@ def image_files(folder: str | os.PathLike[str]) -> Iterator[Path]:
             continue
         if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
             yield path
-
-
-def _prefetched(items: list[Source], indices: list[int]) -> Iterator[tuple[int, _Frame]]:
-    """Load and hash the next item in a helper thread while the caller sends the current one.
-
-    Hashing releases the GIL, so on a machine with a spare core the client's BLAKE3 costs no wall
-    time. One item ahead bounds the extra memory to one payload.
-    """
-    with ThreadPoolExecutor(1, thread_name_prefix="imgclass-hash") as pool:
-        ahead: Future[_Frame] | None = None
-        for n, i in enumerate(indices):
-            frame = ahead.result() if ahead is not None else _load(items[i], None)
-            ahead = pool.submit(_load, items[indices[n + 1]], None) if n + 1 < len(indices) else None
-            yield i, frame
 
 
 def _load(source: Source, name: str | None) -> _Frame:

@@ -24,10 +24,11 @@ FALLBACK_STEM: Final = "image"
 
 _FORBIDDEN = re.compile(r'[<>:"|?*/\\]')
 #: Every name Windows reserves for a device, lower-cased: COM and LPT take the digits 0-9 and the
-#: superscripts ¹ ² ³ (which Windows also treats as digits there), and the console has two more.
+#: superscripts ¹ ² ³ (which Windows also treats as digits there), the console has two more, and
+#: ``CLOCK$`` and ``CONFIG$`` are still refused as file names by Windows' own shell and APIs.
 _DEVICE_DIGITS: Final = "0123456789\u00b9\u00b2\u00b3"
 _WINDOWS_DEVICES: Final = frozenset(
-    {"con", "prn", "aux", "nul", "conin$", "conout$"}
+    {"con", "prn", "aux", "nul", "conin$", "conout$", "clock$", "config$"}
     | {f"{port}{digit}" for port in ("com", "lpt") for digit in _DEVICE_DIGITS}
 )
 
@@ -50,7 +51,7 @@ def safe_stem(name: str) -> str:
 
 
 def is_windows_device(stem: str) -> bool:
-    """Whether Windows would open a device for this stem: ``CON``, ``con.txt``, ``COM¹ .x``, ``CONIN$``...
+    """Whether Windows would open a device for this stem: ``CON``, ``con.txt``, ``COM¹ .x``, ``CLOCK$``...
 
     Windows ignores everything from the first dot and any trailing spaces (and dots) before it, and
     compares without case.

@@ -59,6 +59,9 @@ MAX_BODY_BYTES: Final = 1024 * 1024
 DEFAULT_MAX_PAYLOAD: Final = 64 * 1024 * 1024
 #: The poster's port. Below 1024, so listening on it needs privileges on most systems.
 DEFAULT_PORT: Final = 1004
+#: Requests our client keeps sent and unanswered by default: enough for the server to flush a
+#: window's images to disk together, few enough that a retry resends little.
+DEFAULT_WINDOW: Final = 32
 
 #: Domain-separation prefixes of the tags; each ends in one NUL byte (0x00).
 REQUEST_CONTEXT: Final = b"imgclass-request\x00"
@@ -81,6 +84,10 @@ ERROR_CODES: Final[Mapping[str, bool]] = {
     "out-of-memory": False,
     "internal": False,
 }
+#: Replies a server with a token sends without a tag: to a peer that may not hold the key
+#: (``unauthorised``) or speak our version (``unsupported-version``), and instead of the HELLO
+#: (``busy``, ``tls-required``). A client accepts an unsigned reply only as an error.
+UNSIGNED_CODES: Final = frozenset({"unauthorised", "unsupported-version", "busy", "tls-required"})
 #: Codes after which sending the same frame again (on a new connection if this one closes) may well
 #: succeed. ``out-of-memory`` means the decode budget was spent by other images at that moment.
 RETRYABLE_CODES: Final = frozenset({"busy", "timeout", "idle-timeout", "evicted", "out-of-memory"})

@@ -43,6 +43,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -54,7 +55,8 @@ from imgclass.transfer import protocol as p
 from imgclass.transfer.budget import BudgetExceeded, DecodeBudget, decode_cost
 from imgclass.transfer.classify import Classifier, Classifiers, ClassifierSpec, check_decodes
 from imgclass.transfer.protocol import DEFAULT_PORT, ProtocolError, Reply, Verdict
-from imgclass.transfer.store import ImageStore
+from imgclass.transfer.receive import ChunkBuffer, receive_payload
+from imgclass.transfer.store import Commit, ImageStore, Staged, Stored, read_staged
 from imgclass.transfer.wire import (
     Deadline,
     FrameTimeout,
@@ -74,11 +76,11 @@ MIN_TOKEN_BYTES: Final = 16
 #: answer it with a reset that would destroy our error reply.
 _DRAIN_BYTES: Final = 1 << 20
 _DRAIN_SECONDS: Final = 1.0
-#: A connection keeps its payload buffer between frames up to this size, saving an allocation (and
-#: the page faults of touching fresh memory) per frame; larger ones are released after use.
-_KEEP_BUFFER: Final = 16 * 1024 * 1024
-#: The image header is parsed from a copy of this much of the payload, or of all of it if needed.
-_HEADER_PROBE: Final = 64 * 1024
+#: Frames one connection may have between authentication and reply before the server stops reading
+#: from it to answer (more than any client window needs).
+_MAX_IN_FLIGHT: Final = 64
+#: Closing codes after which reading on is pointless (nothing is coming, or nothing is wanted).
+_NO_DRAIN: Final = frozenset({"timeout", "idle-timeout", "evicted"})
 #: The first byte of every TLS record that opens a handshake.
 _TLS_HANDSHAKE_RECORD: Final = 0x16
 
@@ -162,21 +164,76 @@ class _Connection:
     nonce: bytes
     seq: int = 0
     reader: Reader | None = None
-    buffer: bytearray | None = None
+    #: Where payload bytes land and are hashed before they are written on (allocated on first use).
+    buffer: ChunkBuffer = dataclasses.field(default_factory=ChunkBuffer)
+    #: Frames authenticated and not yet answered, oldest first.
+    pending: collections.deque[_Frame] = dataclasses.field(default_factory=collections.deque)
     #: When the connection last made progress: opened, had a frame authenticated, or was answered.
     active: float = dataclasses.field(default_factory=time.monotonic)
     #: Between a frame's authentication and its reply: not to be evicted.
     working: bool = False
     evicted: bool = False
 
-    def payload_view(self, size: int) -> memoryview:
-        if self.buffer is None or len(self.buffer) < size:
-            self.buffer = bytearray(size)
-        return memoryview(self.buffer)[:size]
 
-    def release_buffer(self) -> None:
-        if self.buffer is not None and len(self.buffer) > _KEEP_BUFFER:
-            self.buffer = None
+@dataclass(frozen=True)
+class _Checked:
+    """A payload that passed every check, staged in its temporary file, with what its reply says."""
+
+    staged: Staged
+    size: int
+    info: ImageHeader
+    verdicts: tuple[Verdict, ...]
+
+
+@dataclass(eq=False)
+class _Frame:
+    """One request on its way from receipt to reply: an error reply, or a payload being checked (in
+    the server's pool), checked, or being committed to the store with the frames around it."""
+
+    seq: int
+    started: float
+    name: str | None = None
+    digest: str | None = None
+    error: Reply | None = None
+    checked: _Checked | None = None
+    future: Future[_Checked] | None = None
+    commit: Commit | None = None
+    #: This frame's place in its commit's batch.
+    slot: int = 0
+
+    @property
+    def closes(self) -> bool:
+        return self.error is not None and self.error.close
+
+    def checking(self) -> bool:
+        return self.future is not None and not self.future.done()
+
+    def answerable(self) -> bool:
+        """Whether its reply can be written now (the frames before it permitting)."""
+        if self.future is not None:
+            return False
+        return self.error is not None or (self.commit is not None and self.commit.done)
+
+    def settle(self) -> None:
+        """Wait for the check, if it runs in the pool, and take its outcome."""
+        future, self.future = self.future, None
+        if future is None:
+            return
+        try:
+            self.checked = future.result()
+        except ProtocolError as exc:
+            self.error = Reply.error(exc.code, str(exc), name=self.name, digest=self.digest)
+        except Exception as exc:  # a bug, not the client's fault: answer, log, keep serving
+            logger.exception("checking %r failed", self.name)
+            self.error = Reply.error("internal", f"the server failed checking the image: {exc}", name=self.name,
+                                     digest=self.digest)  # fmt: skip
+
+    def discard(self) -> None:
+        """Abandon the frame unanswered: remove its temporary file, unless a commit has it."""
+        with contextlib.suppress(Exception):
+            self.settle()
+        if self.checked is not None and self.commit is None:
+            self.checked.staged.discard()
 
 
 class ImageServer:
@@ -204,6 +261,10 @@ class ImageServer:
         self._classifiers = Classifiers(options.classifiers, workers)
         self.classifiers: tuple[str, ...] = self._classifiers.names
         self.budget = DecodeBudget(options.decode_budget)
+        #: Whether a payload is decoded before its reply (the server's check, or the classifiers').
+        self._decodes = bool(self.classifiers) or options.verify_images
+        self._checkers = max(2, os.cpu_count() or 1) + self._classifiers.workers
+        self._pool: ThreadPoolExecutor | None = None
 
         self._cond = threading.Condition()
         self._received: collections.deque[Received] = collections.deque(maxlen=options.history)
@@ -260,6 +321,8 @@ class ImageServer:
         opts = self.options
         self._store = ImageStore(self.out_dir, durable=opts.durable)
         self._classifiers.start()
+        # Decodes release the GIL, so threads check one connection's pipelined images on every core.
+        self._pool = ThreadPoolExecutor(self._checkers, thread_name_prefix="imgclass-check")
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -269,6 +332,9 @@ class ImageServer:
         except OSError:
             listener.close()
             self._classifiers.close()
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
             raise
         self._wake_r, self._wake_w = socket.socketpair()
         self._listener = listener
@@ -305,6 +371,9 @@ class ImageServer:
             if sock is not None:
                 sock.close()
         self._listener = self._wake_r = self._wake_w = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         self._classifiers.close()
         if self._store is not None:
             self._store.remove_temporaries()
@@ -426,6 +495,7 @@ class ImageServer:
         opts = self.options
         # Until the first request is authenticated, everything shares this one short deadline.
         first = Deadline(opts.handshake_timeout, "connection's first frame")
+        closing: _Frame | None = None
         try:
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if opts.ssl_context is not None:
@@ -436,10 +506,31 @@ class ImageServer:
                     conn.sock = tls
                 tls_handshake(tls, first)
                 tls.setblocking(True)
-            conn.reader = Reader(conn.sock)
+            reader = conn.reader = Reader(conn.sock)
             self._send(conn, p.encode_server_frame(p.KIND_HELLO, self._hello(conn).to_json()))
-            while not self._stopping.is_set() and self._serve_frame(conn, first if conn.seq == 0 else None):
-                pass
+            while not self._stopping.is_set():
+                if conn.pending:
+                    # While more requests are already here, read them: their images then share a
+                    # commit's flush. Never wait on the peer with an answer owed.
+                    more = len(conn.pending) < _MAX_IN_FLIGHT and reader.input_waiting()
+                    self._advance(conn, background=more)
+                    if conn.pending and not more:
+                        self._wait_progress(conn)
+                        continue
+                try:
+                    frame = self._receive(conn, first if conn.seq == 0 else None)
+                except PeerClosed:
+                    break
+                conn.pending.append(frame)
+                if frame.closes:
+                    closing = frame
+                    break
+            while conn.pending:
+                self._advance(conn, background=False)
+                if conn.pending:
+                    self._wait_progress(conn)
+            if closing is not None and closing.error is not None and closing.error.code not in _NO_DRAIN:
+                drain(conn.sock, _DRAIN_BYTES, _DRAIN_SECONDS)
         except PeerClosed:
             pass
         except FrameTimeout as exc:
@@ -447,11 +538,14 @@ class ImageServer:
         except (OSError, ssl.SSLError) as exc:
             if conn.evicted:
                 self._record_rejected(Rejected(conn.peer, "evicted", "closed to make room for a new connection"))
-            elif not self._stopping.is_set():
+            elif not self._stopping.is_set() and closing is None:
                 self._record_rejected(Rejected(conn.peer, "bad-frame", f"connection failed: {exc}"))
         except Exception:
             logger.exception("connection from %s failed", conn.peer)
         finally:
+            for frame in conn.pending:  # never answered (the peer went away): nothing of them is kept
+                frame.discard()
+            conn.pending.clear()
             conn.sock.close()
             with self._cond:
                 self._connections.pop(id(conn), None)
@@ -477,16 +571,19 @@ class ImageServer:
             conn.sock.sendall(p.encode_server_frame(p.KIND_REPLY, Reply.error("tls-required", message).to_json()))
         return False
 
-    def _serve_frame(self, conn: _Connection, first: Deadline | None) -> bool:
-        """Serve one frame; ``False`` when the connection must close. ``first``: the deadline of a
-        connection's first frame, which covers its wait and everything up to its authentication."""
+    # ------------------------------------------------------------------ receiving
+
+    def _receive(self, conn: _Connection, first: Deadline | None) -> _Frame:
+        """Read one request frame and start checking it; an error becomes the frame's reply.
+
+        ``first``: the deadline of a connection's first frame, which covers its wait and everything up
+        to its authentication. :class:`PeerClosed` when the peer closed cleanly between frames.
+        """
         reader = conn.reader
         if reader is None:
             raise ValueError("connection has no reader")
         opts = self.options
-        started = time.perf_counter()
-        seq = conn.seq
-        name: str | None = None
+        frame = _Frame(conn.seq, time.perf_counter())
         header: p.RequestHeader | None = None
         try:
             try:
@@ -498,97 +595,210 @@ class ImageServer:
                 if conn.evicted:
                     raise ProtocolError("closed to make room for a new connection", code="evicted") from None
                 raise
-            started = time.perf_counter()
+            frame.started = time.perf_counter()
             conn.seq += 1
             deadline = Deadline(opts.read_timeout, "frame")
             head = first or deadline
             header = p.parse_request_header(reader.read(p.REQUEST_HEADER.size, head), max_payload=opts.max_payload)
+            frame.digest = header.digest.hex()
             raw_name, tag = p.split_tail(header, reader.read(header.tail_len, head))
-            name = p.decode_name(raw_name)
-            p.check_request_auth(header, raw_name, tag, key=self._key, nonce=conn.nonce, seq=seq)
+            frame.name = p.decode_name(raw_name)
+            p.check_request_auth(header, raw_name, tag, key=self._key, nonce=conn.nonce, seq=frame.seq)
             with self._cond:
                 conn.active = time.monotonic()
-            payload = conn.payload_view(header.payload_len)
-            hasher = p.hasher()
-            reader.read_into(payload, deadline, hasher)
-            p.check_digest(header, hasher.digest())
+                conn.working = True
+            staged, prefix, whole = self._receive_payload(conn, reader, header, frame.name, deadline)
             with self._cond:
                 if conn.evicted:  # chosen just as its payload completed: it no longer holds a slot
+                    staged.discard()
                     raise ProtocolError("closed to make room for a new connection", code="evicted")
-                conn.working = True
-            reply = self._accept(conn, name, header.digest.hex(), payload, started)
+            if self._decodes and (self.classifiers or conn.pending or reader.input_waiting()):
+                # Decoding takes milliseconds, classifying tens of them: let the pool do it while this
+                # thread reads on. (A lone decode check runs here: a hand-over would cost more.)
+                frame.future = self._pool_submit(self._check, staged, header.payload_len, prefix, None)
+            else:
+                frame.checked = self._check(staged, header.payload_len, prefix, whole)
         except ProtocolError as exc:
             code = "evicted" if conn.evicted else exc.code
             message = "closed to make room for a new connection" if conn.evicted else str(exc)
-            declared = header.digest.hex() if header is not None else None
-            reply = Reply.error(code, message, name=name, digest=declared, server_ms=_ms(started))
-            self._record_rejected(Rejected(conn.peer, code, message, name))
-        finally:
-            conn.release_buffer()
-        return self._reply(conn, seq, reply)
+            frame.error = Reply.error(code, message, name=frame.name, digest=frame.digest)
+        return frame
 
-    def _reply(self, conn: _Connection, seq: int, reply: Reply) -> bool:
-        """Send ``reply`` to request ``seq``; ``False`` when the connection must close after it."""
-        # A peer refused for its token, or for speaking another version, cannot check our tag: the
-        # reply goes unsigned (and a client accepts an unsigned reply only if it is an error).
-        key = None if reply.code in ("unauthorised", "unsupported-version") else self._key
-        frame = p.encode_server_frame(p.KIND_REPLY, reply.to_json(), key=key, nonce=conn.nonce, seq=seq)
-        if not reply.close:
-            self._send(conn, frame)
-            with self._cond:
-                conn.working = False
-                conn.active = time.monotonic()
-            return True
+    def _receive_payload(
+        self, conn: _Connection, reader: Reader, header: p.RequestHeader, name: str, deadline: Deadline
+    ) -> tuple[Staged, bytes, memoryview | None]:
+        """Receive a payload into its temporary file as it arrives (:mod:`~imgclass.transfer.receive`).
+
+        A payload that fits in one chunk is written only once its digest matched. Returns the staged
+        file, the payload's first bytes (for its image header) and, when it fitted in one chunk, a view
+        of the whole payload (valid until this connection's next frame).
+        """
+        store = self._store
+        if store is None:
+            raise ProtocolError("the server is not running", code="internal")
+        incoming = store.incoming()
         try:
-            # Best effort: the peer may be gone already, which is often why we are closing.
-            self._send(conn, frame)
-        except OSError:
-            return False
-        if reply.code not in ("timeout", "idle-timeout", "evicted"):  # nothing worth draining
-            drain(conn.sock, _DRAIN_BYTES, _DRAIN_SECONDS)
-        return False
+            arrived = receive_payload(reader, header.payload_len, deadline, incoming, conn.buffer)
+            p.check_digest(header, arrived.digest)
+            try:
+                if arrived.failed is not None:
+                    raise arrived.failed
+                incoming.write(arrived.tail)
+                staged = incoming.finish(name, header.digest.hex(), "")
+            except OSError as exc:
+                logger.error("could not store %r from %s: %s", name, conn.peer, exc)
+                raise ProtocolError(f"could not store the image: {exc}", code="internal") from None
+        except BaseException:
+            incoming.discard()
+            raise
+        return staged, arrived.prefix, arrived.tail if arrived.whole else None
 
-    def _accept(self, conn: _Connection, name: str, hexdigest: str, payload: memoryview, started: float) -> Reply:
-        """Check a payload whose digest matched, store it, classify it: the success path."""
+    # ------------------------------------------------------------------ checking
+
+    def _pool_submit(self, fn: Callable[..., _Checked], *args: Any) -> Future[_Checked]:
+        pool = self._pool
+        if pool is None:
+            raise ProtocolError("the server is stopping", code="internal")
+        return pool.submit(fn, *args)
+
+    def _check(self, staged: Staged, size: int, prefix: bytes, whole: memoryview | None) -> _Checked:
+        """Check a payload whose digest matched (image header, pixel limit, decode) and classify it.
+
+        ``whole`` is the payload when it is still in memory; otherwise it is read back from its
+        temporary file, with its bytes counted in the decode budget. Removes the file on failure.
+        """
+        try:
+            return self._check_staged(staged, size, prefix, whole)
+        except BaseException:
+            staged.discard()
+            raise
+
+    def _check_staged(self, staged: Staged, size: int, prefix: bytes, whole: memoryview | None) -> _Checked:
         store = self._store
         if store is None:
             raise ProtocolError("the server is not running", code="internal")
         opts = self.options
-        info, prefix = _read_image_header(payload)
+        info = self._image_header(staged, size, prefix, whole)
         if info.pixels > opts.max_pixels:
             raise ProtocolError(
                 f"{info.format} image of {info.width}x{info.height} pixels exceeds the limit of "
                 f"{opts.max_pixels} pixels", code="too-many-pixels",
             )  # fmt: skip
-        verify = opts.verify_images and store.lookup(hexdigest) is None
+        staged = dataclasses.replace(staged, format=info.format)
+        verify = opts.verify_images and store.lookup(staged.hexdigest) is None
         verdicts: tuple[Verdict, ...] = ()
         if verify or self.classifiers:
-            cost = decode_cost(info, prefix, full=bool(self.classifiers))
+            # The encoded bytes read back for the decoders count against the same budget.
+            cost = decode_cost(info, prefix, full=bool(self.classifiers)) + (size if whole is None else 0)
             try:
                 self.budget.acquire(cost, opts.budget_wait)
             except BudgetExceeded as exc:
                 raise ProtocolError(str(exc), code="too-many-pixels" if exc.too_big else "out-of-memory") from None
             try:
+                payload = whole if whole is not None else memoryview(_read_back(staged, size))
                 if verify and not self._classifiers.decode:  # else the classifiers' decodes are the check
                     check_decodes(payload, info.format)
                 if self.classifiers:
                     verdicts = self._classifiers.run(bytes(payload), opts.max_pixels)
             finally:
                 self.budget.release(cost)
+        return _Checked(staged, size, info, verdicts)
+
+    def _image_header(self, staged: Staged, size: int, prefix: bytes, whole: memoryview | None) -> ImageHeader:
+        """The image header, parsed from the payload's first bytes, or from all of them if need be
+        (a JPEG whose frame header follows large metadata)."""
         try:
-            stored = store.store(name, payload, hexdigest, info.format)
-        except OSError as exc:
-            logger.exception("could not store %r from %s", name, conn.peer)
-            raise ProtocolError(f"could not store the image: {exc}", code="internal") from None
-        server_ms = _ms(started)
-        self._record_received(Received(conn.peer, name, stored.name, hexdigest, len(payload), stored.duplicate,
-                                       verdicts, server_ms))  # fmt: skip
-        logger.debug("%s: %r stored as %s (%d bytes, duplicate=%s)", conn.peer, name, stored.name, len(payload),
-                     stored.duplicate)  # fmt: skip
+            try:
+                return read_header(prefix)
+            except ValueError:
+                if size <= len(prefix):
+                    raise
+            if whole is not None:
+                return read_header(bytes(whole))
+            with self.budget.reserve(size, self.options.budget_wait):
+                return read_header(bytes(_read_back(staged, size)))
+        except BudgetExceeded as exc:
+            raise ProtocolError(str(exc), code="too-many-pixels" if exc.too_big else "out-of-memory") from None
+        except ValueError as exc:
+            raise ProtocolError(f"payload is not an image we accept: {exc}", code="not-an-image") from None
+
+    # ------------------------------------------------------------------ replying
+
+    def _advance(self, conn: _Connection, *, background: bool) -> None:
+        """Move the connection's frames along without waiting: queue the checked ones, in order, for a
+        commit (``background``: let the store's helper run it while this thread reads on), then send
+        the replies that are ready at the head of the queue, all in one write."""
+        pending = conn.pending
+        store = self._store
+        if store is None:
+            raise ProtocolError("the server is not running", code="internal")
+        batch: list[_Frame] = []
+        for frame in pending:
+            if frame.checking():
+                break  # commits keep the frames' order: names and duplicates depend on it
+            frame.settle()
+            if frame.checked is not None and frame.commit is None:
+                batch.append(frame)
+        if batch:
+            commit = store.begin_commit([f.checked.staged for f in batch if f.checked is not None],
+                                        background=background)  # fmt: skip
+            for slot, frame in enumerate(batch):
+                frame.commit, frame.slot = commit, slot
+        ready: list[_Frame] = []
+        while pending and pending[0].answerable():
+            ready.append(pending.popleft())
+        if not ready:
+            return
+        replies: list[bytes] = []
+        for frame in ready:
+            reply = self._reply_for(conn, frame)
+            key = None if reply.code in p.UNSIGNED_CODES else self._key
+            replies.append(p.encode_server_frame(p.KIND_REPLY, reply.to_json(), key=key, nonce=conn.nonce,
+                                                 seq=frame.seq))  # fmt: skip
+        closing = ready[-1].closes
+        with self._cond:  # before the send: a peer that has its last reply may count us idle
+            if not pending:
+                conn.working = False
+            conn.active = time.monotonic()
+        try:
+            self._send(conn, b"".join(replies))
+        except OSError:
+            if not closing:
+                raise
+            # Best effort: the peer may be gone already, which is often why we are closing.
+
+    def _wait_progress(self, conn: _Connection) -> None:
+        """Block until the oldest frame moves: its check ends, or its commit goes one round further
+        (this thread runs the round if no other is running one)."""
+        head = conn.pending[0]
+        if head.future is not None:
+            head.settle()
+        elif head.commit is not None and self._store is not None:
+            self._store.advance(head.commit)
+
+    def _reply_for(self, conn: _Connection, frame: _Frame) -> Reply:
+        """The reply to an answerable frame, recorded as received or rejected."""
+        checked = frame.checked
+        outcome = frame.commit.outcomes[frame.slot] if frame.commit is not None else None
+        if isinstance(outcome, OSError):
+            logger.error("could not store %r from %s: %s", frame.name, conn.peer, outcome)
+            frame.error = Reply.error("internal", f"could not store the image: {outcome}", name=frame.name,
+                                      digest=frame.digest)  # fmt: skip
+        if frame.error is not None or checked is None or not isinstance(outcome, Stored):
+            error = frame.error or Reply.error("internal", "the frame was lost", name=frame.name, digest=frame.digest)
+            error = dataclasses.replace(error, server_ms=_ms(frame.started))
+            self._record_rejected(Rejected(conn.peer, error.code or "internal", error.message or "", frame.name))
+            return error
+        name = frame.name or ""
+        info, server_ms = checked.info, _ms(frame.started)
+        self._record_received(Received(conn.peer, name, outcome.name, checked.staged.hexdigest, checked.size,
+                                       outcome.duplicate, checked.verdicts, server_ms))  # fmt: skip
+        logger.debug("%s: %r stored as %s (%d bytes, duplicate=%s)", conn.peer, name, outcome.name, checked.size,
+                     outcome.duplicate)  # fmt: skip
         return Reply(
-            status="ok", name=name, stored=stored.name, digest=hexdigest, size=len(payload),
-            duplicate=stored.duplicate, format=info.format, width=info.width, height=info.height,
-            verdicts=verdicts, server_ms=server_ms,
+            status="ok", name=name, stored=outcome.name, digest=checked.staged.hexdigest, size=checked.size,
+            duplicate=outcome.duplicate, format=info.format, width=info.width, height=info.height,
+            verdicts=checked.verdicts, server_ms=server_ms,
         )  # fmt: skip
 
     def _send(self, conn: _Connection, frame: bytes) -> None:
@@ -612,20 +822,11 @@ class ImageServer:
             self._cond.notify_all()
 
 
-def _read_image_header(payload: memoryview) -> tuple[ImageHeader, bytes]:
-    """The image header and the prefix it was parsed from (no copy of a large payload when a prefix
-    suffices)."""
-    prefix = bytes(payload[:_HEADER_PROBE])
+def _read_back(staged: Staged, size: int) -> bytearray:
     try:
-        try:
-            return read_header(prefix), prefix
-        except ValueError:
-            if len(payload) <= _HEADER_PROBE:
-                raise
-            whole = bytes(payload)  # e.g. a JPEG whose frame header follows large metadata
-            return read_header(whole), prefix
-    except ValueError as exc:
-        raise ProtocolError(f"payload is not an image we accept: {exc}", code="not-an-image") from None
+        return read_staged(staged, size)
+    except OSError as exc:
+        raise ProtocolError(f"could not read the image back: {exc}", code="internal") from None
 
 
 def _ms(started: float) -> float:

@@ -12,6 +12,7 @@ usually take one ``recv``; payloads are then read straight into their own buffer
 
 from __future__ import annotations
 
+import select
 import selectors
 import socket
 import ssl
@@ -137,6 +138,26 @@ class Reader:
         self._start += size
         return out_bytes
 
+    def read_some_into(self, view: memoryview, deadline: Deadline) -> int:
+        """Up to ``len(view)`` bytes: what the read-ahead holds, else one ``recv_into``. Never 0."""
+        if self.buffered:
+            take = min(self.buffered, len(view))
+            view[:take] = self._view[self._start : self._start + take]
+            self._start += take
+            return take
+        n = deadline.recv_into(self.sock, view, len(view))
+        if n == 0:
+            raise _truncated(0, len(view), deadline.what)
+        return n
+
+    def input_waiting(self) -> bool:
+        """Whether a read would find bytes at once (buffered here, in TLS, or in the kernel)."""
+        if self.buffered:
+            return True
+        if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+            return True
+        return readable(self.sock)
+
     def read_into(self, view: memoryview, deadline: Deadline, hasher: Hasher | None = None) -> None:
         """Fill ``view``: first from the read-ahead, then straight from the socket."""
         take = min(self.buffered, len(view))
@@ -165,6 +186,24 @@ def recv_into_exact(
         if hasher is not None:
             hasher.update(view[got : got + n])
         got += n
+
+
+def readable(sock: socket.socket) -> bool:
+    """Whether ``sock`` has bytes (or an end of stream) to read right now, without waiting."""
+    try:
+        fd = sock.fileno()
+        if fd < 0:
+            return True  # closed: let the read say so
+        if _POLL is not None:
+            poller = _POLL()
+            poller.register(fd, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+_POLL = getattr(select, "poll", None)  # select() cannot watch descriptors above 1023
 
 
 def _truncated(got: int, size: int, what: str) -> Truncated:

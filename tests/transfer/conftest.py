@@ -190,3 +190,24 @@ def header(
     digest: bytes = b"\0" * 32,
 ) -> bytes:
     return p.REQUEST_HEADER.pack(magic, version, flags, name_len, payload_len, digest)
+
+
+def unread_bytes(port: int) -> int:
+    """Bytes waiting in the receive queues of the server side of connections to ``port`` (Linux)."""
+    unread = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        if local_port == port and fields[3] == "01":  # ESTABLISHED, on the listening side
+            unread += int(fields[4].split(":")[1], 16)
+    return unread
+
+
+def wait_read(port: int, timeout: float = TIMEOUT) -> bool:
+    """Wait until the server on ``port`` has read everything its peers sent."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while unread_bytes(port) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return unread_bytes(port) == 0

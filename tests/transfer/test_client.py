@@ -21,17 +21,18 @@ Serve = Callable[..., ImageServer]
 
 def fail_once_after_storing(monkeypatch: pytest.MonkeyPatch, after: int = 0) -> list[str]:
     """Make the connection die right after the ``after``-th image is stored, before its reply."""
-    real_accept = ImageServer._accept
+    real_reply_for = ImageServer._reply_for
     calls: list[str] = []
 
-    def accept(self: ImageServer, conn: Any, name: str, hexdigest: str, *args: Any) -> p.Reply:
-        reply = real_accept(self, conn, name, hexdigest, *args)
-        calls.append(hexdigest)
+    def reply_for(self: ImageServer, conn: Any, frame: Any) -> p.Reply:
+        reply = real_reply_for(self, conn, frame)
+        calls.append(frame.digest)
         if len(calls) == after + 1:
+            assert reply.ok, "the image was stored before its reply was lost"
             raise ConnectionResetError("the connection died before the reply")
         return reply
 
-    monkeypatch.setattr(ImageServer, "_accept", accept)
+    monkeypatch.setattr(ImageServer, "_reply_for", reply_for)
     return calls
 
 
@@ -86,14 +87,18 @@ def test_send_many_resumes_where_the_connection_died(
 ) -> None:
     fail_once_after_storing(monkeypatch, after=5)
     server = serve()
-    log = RetryLog()
     seen: list[int] = []
+    answered_first: list[int] = []
+    log = RetryLog(lambda: answered_first.extend(seen))
     with ImageClient(*server.address, timeout=TIMEOUT, backoff=0.01, on_retry=log) as client:
         replies = client.send_many(images[:20], progress=False, window=4, on_reply=lambda i, r: seen.append(i))
     assert len(log.errors) == 1
     assert [r.digest for r in replies] == [sha(d) for d in images[:20]]
     assert all(r.ok for r in replies) and sorted(seen) == list(range(20))
-    assert [r.duplicate for r in replies] == [i == 5 for i in range(20)]
+    # Image 5 was stored before its reply was lost, so its resend is a duplicate; so are the images
+    # stored in the same group, whose replies went down with it. What was answered was not resent.
+    assert 5 not in answered_first and replies[5].duplicate
+    assert not any(replies[i].duplicate for i in answered_first)
     assert len(stored_files(out_dir)) == 20
 
 
@@ -193,3 +198,106 @@ def test_image_files_refuses_a_missing_path(tmp_path: Path) -> None:
         list(image_files(tmp_path / "missing"))
     (tmp_path / "one.png").write_bytes(b"x")
     assert list(image_files(tmp_path / "one.png")) == [tmp_path / "one.png"]
+
+
+class ScriptedServer:
+    """A peer that says HELLO and then reads request frames, answering only when told to."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.frames: list[tuple[int, str]] = []  # (seq, name) as they arrive
+        self.cond = threading.Condition()
+        self.conn: socket.socket | None = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        self.conn = conn
+        hello = p.Hello(nonce=bytes(16), auth=False, max_payload=10**6, max_pixels=10**6)
+        conn.sendall(p.encode_server_frame(p.KIND_HELLO, hello.to_json()))
+        reader = conn.makefile("rb")
+        while head := reader.read(p.REQUEST_HEADER.size):
+            header = p.parse_request_header(head)
+            name = reader.read(header.name_len).decode()
+            reader.read(header.payload_len)
+            with self.cond:
+                self.frames.append((len(self.frames), name))
+                self.cond.notify_all()
+
+    def wait_frames(self, count: int, timeout: float = TIMEOUT) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: len(self.frames) >= count, timeout)
+
+    def answer(self, seq: int) -> None:
+        assert self.conn is not None
+        name = self.frames[seq][1]
+        reply = p.Reply(status="ok", name=name, stored=name, digest="00", size=1)
+        self.conn.sendall(p.encode_server_frame(p.KIND_REPLY, reply.to_json()))
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.listener.close()
+
+
+def test_submit_keeps_at_most_a_window_in_flight_and_answers_in_order(images: list[bytes]) -> None:
+    server = ScriptedServer()
+    try:
+        with ImageClient("127.0.0.1", server.port, timeout=TIMEOUT, window=3, retries=0) as client:
+            futures = [client.submit(images[i], name=f"{i}.png") for i in range(3)]  # none waits for a reply
+            assert server.wait_frames(3)
+            fourth: list[Any] = []
+            submitter = threading.Thread(target=lambda: fourth.append(client.submit(images[3], name="3.png")))
+            submitter.start()
+            assert not server.wait_frames(4, timeout=0.3)  # the window is full: the fourth waits
+            assert submitter.is_alive() and not any(f.done() for f in futures)
+            server.answer(0)
+            assert futures[0].result(TIMEOUT).name == "0.png"
+            submitter.join(TIMEOUT)
+            assert server.wait_frames(4)  # one answer made room for one more
+            for seq in (1, 2, 3):
+                server.answer(seq)
+            replies = [f.result(TIMEOUT) for f in [*futures, *fourth]]
+    finally:
+        server.close()
+    assert [r.name for r in replies] == ["0.png", "1.png", "2.png", "3.png"]
+    assert [name for _, name in server.frames] == ["0.png", "1.png", "2.png", "3.png"]
+
+
+def test_closing_the_client_fails_what_is_in_flight(serve: Serve, images: list[bytes]) -> None:
+    blocker = BlockingClassifier()
+    server = serve(classifiers={"block": blocker})
+    client = ImageClient(*server.address, timeout=TIMEOUT)
+    future = client.submit(images[0])
+    assert blocker.entered.acquire(timeout=TIMEOUT)
+    client.close()
+    blocker.release.set()
+    with pytest.raises(ServerClosed, match="closed"):
+        future.result(TIMEOUT)
+
+
+def test_a_failure_that_is_not_retried_fails_every_image_in_flight() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # says its HELLO, then never answers
+        port = silent.getsockname()[1]
+        hello = p.encode_server_frame(p.KIND_HELLO, p.Hello(nonce=bytes(16), auth=False, max_payload=10**6,
+                                                              max_pixels=10**6).to_json())  # fmt: skip
+        accepted: list[socket.socket] = []
+
+        def speak() -> None:
+            conn, _ = silent.accept()
+            accepted.append(conn)
+            conn.sendall(hello)
+
+        speaker = threading.Thread(target=speak)
+        speaker.start()
+        client = ImageClient("127.0.0.1", port, timeout=0.3, retries=0)
+        futures = [client.submit(make_image(i)) for i in range(3)]
+        for future in futures:
+            with pytest.raises(TimeoutError):
+                future.result(TIMEOUT)
+        speaker.join(TIMEOUT)
+        client.close()
+        for conn in accepted:
+            conn.close()

@@ -32,6 +32,9 @@ from imgclass.transfer.names import MAX_STEM_BYTES, candidate_names, extension_f
         ("nul", "_nul"),
         ("CONIN$", "_CONIN$"),
         ("conout$.txt", "_conout$"),
+        ("CLOCK$.png", "_CLOCK$"),
+        ("config$", "_config$"),
+        ("clock.png", "clock"),  # only with the dollar sign
         ("COM\u00b9.png", "_COM\u00b9"),
         ("lpt\u00b2", "_lpt\u00b2"),
         ("LPT\u00b3.tar.gz", "_LPT\u00b3.tar"),
@@ -88,7 +91,7 @@ def test_any_name_gives_a_safe_stem(name: str) -> None:
 
 @pytest.mark.parametrize(
     "device",
-    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$", "CONFIG$"]
     + [f"{port}{d}" for port in ("COM", "LPT") for d in "0123456789\u00b9\u00b2\u00b3"],
 )
 @pytest.mark.parametrize("form", ["{}", "{}.png", "{}.tar.gz", "{} .png", "{}. .png", "{}  ", "{}..."])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import struct
 import threading
-import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +17,7 @@ from imgclass.transfer import protocol as p
 from imgclass.transfer.budget import DecodeBudget, decode_cost
 from imgclass.transfer.client import ImageClient
 from imgclass.transfer.server import ImageServer, ServerOptions
-from imgclass.transfer.store import GroupSync, ImageStore
+from imgclass.transfer.store import ImageStore, Staged, Stored
 from tests.transfer.conftest import TIMEOUT, RawPeer, make_image, sha, stored_files
 
 Serve = Callable[..., ImageServer]
@@ -250,55 +250,67 @@ def test_after_a_closing_error_the_rest_of_a_pipeline_is_neither_answered_nor_st
 # --------------------------------------------------------------------------- durable group commit
 
 
-def test_group_sync_covers_every_caller_with_fewer_flushes() -> None:
-    started, release = threading.Event(), threading.Event()
-    calls = []
-
-    def flush() -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            started.set()
-            release.wait(TIMEOUT)
-
-    group = GroupSync(flush)
-    first = threading.Thread(target=group.sync)
-    first.start()
-    assert started.wait(TIMEOUT)
-    waiters = [threading.Thread(target=group.sync) for _ in range(10)]
-    for t in waiters:
-        t.start()
-    deadline = time.monotonic() + TIMEOUT
-    while group._asked < 11 and time.monotonic() < deadline:  # all ten are waiting on the running flush
-        time.sleep(0.001)
-    release.set()
-    for t in [first, *waiters]:
-        t.join(TIMEOUT)
-    assert len(calls) == 2  # the ten that asked during the first flush shared the second
+def _stage(store: ImageStore, name: str, data: bytes) -> Staged:
+    incoming = store.incoming()
+    incoming.write(data)
+    return incoming.finish(name, sha(data), "png")
 
 
-def test_group_sync_failure_raises_in_the_callers_it_was_for() -> None:
-    def flush() -> None:
-        raise OSError("disk on fire")
-
-    with pytest.raises(OSError, match="disk on fire"):
-        GroupSync(flush).sync()
-
-
-def test_durable_store_under_concurrency_is_intact_with_fewer_flushes(tmp_path: Path, images: list[bytes]) -> None:
-    store = ImageStore(tmp_path / "s", durable=True)
-    data = images[:32]
-    with store:
-        threads = [
-            threading.Thread(target=store.store, args=(f"{i}.png", d, sha(d), "png")) for i, d in enumerate(data)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(TIMEOUT)
-        assert store.flushes <= 2 * len(data)
+def test_batches_queued_together_share_one_round_of_flushes(tmp_path: Path, images: list[bytes]) -> None:
+    with ImageStore(tmp_path / "s", durable=True) as store:
+        at_start = store.flushes
+        commits = [store.begin_commit([_stage(store, f"{i}.png", d)]) for i, d in enumerate(images[:32])]
+        while not all(c.done for c in commits):
+            store.advance(commits[-1])
+        # Two flushes for all 32 (data, then names) on Linux; one folder flush elsewhere.
+        assert store.flushes - at_start <= 2
     files = stored_files(tmp_path / "s")
     assert len(files) == 32
-    assert {p.digest((tmp_path / "s" / f).read_bytes()).hex() for f in files} == {sha(d) for d in data}
+    assert {p.digest((tmp_path / "s" / f).read_bytes()).hex() for f in files} == {sha(d) for d in images[:32]}
+
+
+def test_a_steady_stream_costs_one_flush_per_batch(tmp_path: Path, images: list[bytes]) -> None:
+    with ImageStore(tmp_path / "s", durable=True) as store:
+        at_start = store.flushes
+        previous = None
+        for i in range(10):
+            commit = store.begin_commit([_stage(store, f"{i}.png", images[i])])
+            store.advance(commit)  # one round: flushes this batch's data and the previous batch's names
+            assert previous is None or previous.done
+            previous = commit
+        store.advance(previous)
+        # With syncfs, one flush per batch plus the last batch's names; without, one per batch.
+        assert previous.done and store.flushes - at_start == (11 if store._whole_fs else 10)
+
+
+def test_nothing_is_reported_stored_before_the_flush_after_its_link(tmp_path: Path, images: list[bytes]) -> None:
+    with ImageStore(tmp_path / "s", durable=True) as store:
+        first = store.begin_commit([_stage(store, "a.png", images[0])])
+        store.advance(first)  # linked ...
+        assert not first.done or not store._whole_fs  # ... but not yet flushed (with syncfs)
+        assert (tmp_path / "s" / "a.png").exists()
+        again = store.begin_commit([_stage(store, "b.png", images[0])])  # the same bytes, still settling
+        while not again.done:
+            store.advance(again)
+        assert first.done  # the duplicate could not be answered before the original's name was flushed
+        assert again.outcomes == [Stored("a.png", duplicate=True)]
+
+
+def test_a_failed_flush_stores_nothing_and_takes_the_names_back(
+    tmp_path: Path, images: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ImageStore(tmp_path / "s", durable=True) as store:
+        staged = [_stage(store, f"{i}.png", d) for i, d in enumerate(images[:3])]
+
+        def broken() -> None:
+            raise OSError(errno.EIO, "disk on fire")
+
+        monkeypatch.setattr(store, "_flush", broken)
+        outcomes = store.commit(staged)
+        assert all(isinstance(o, OSError) and "disk on fire" in str(o) for o in outcomes)
+        assert stored_files(tmp_path / "s") == [] and len(store) == 0
+        monkeypatch.undo()
+        assert store.store("0.png", images[0], sha(images[0]), "png") == Stored("0.png", duplicate=False)
 
 
 # --------------------------------------------------------------------------- the classifier pool

@@ -20,6 +20,7 @@ import imgclass.decode
 from imgclass.transfer import protocol as p
 from imgclass.transfer.client import ImageClient
 from imgclass.transfer.server import ImageServer
+from imgclass.transfer.store import TEMP_PREFIX
 from tests.transfer.conftest import (
     TIMEOUT,
     BlockingClassifier,
@@ -29,6 +30,7 @@ from tests.transfer.conftest import (
     make_image,
     sha,
     stored_files,
+    wait_read,
 )
 
 Serve = Callable[..., ImageServer]
@@ -273,6 +275,38 @@ def test_a_full_server_evicts_its_longest_idle_connection(serve: Serve, images: 
         newer.send(_good_frame(images[1]))
         assert newer.read_reply().ok  # untouched
     assert "evicted" in [r.code for r in server.rejected]
+
+
+def _unsolicited(peer: RawPeer, key: bytes) -> tuple[p.Reply, bool, bool]:
+    """The reply a peer got without asking, and whether its tag is valid for seq 0 and for seq 1."""
+    head = peer._recv_exact(p.SERVER_HEADER.size)
+    assert head is not None and peer.hello is not None
+    header = p.parse_server_header(head)
+    rest = peer._recv_exact(header.rest_len)
+    assert rest is not None
+    reply = p.Reply.from_json(p.parse_body(header, rest))
+    nonce = peer.hello.nonce
+    seq0 = p.server_tag_ok(header, rest, key=key, nonce=nonce, seq=0)
+    return reply, seq0, p.server_tag_ok(header, rest, key=key, nonce=nonce, seq=1)
+
+
+def test_an_unsolicited_reply_is_signed_with_the_next_seq_even_right_after_the_hello(
+    serve: Serve, images: list[bytes]
+) -> None:
+    token = "a shared secret of some length"
+    key = p.derive_key(token)
+    server = serve(max_connections=1, token=token)
+    with RawPeer(server.address) as first, RawPeer(server.address) as second:
+        # The second connection took the only slot: the first, which had its HELLO, is evicted
+        # before sending anything, with a reply signed for seq 0.
+        reply, seq0, seq1 = _unsolicited(first, key)
+        assert reply.code == "evicted" and reply.name is None and seq0 and not seq1
+        assert second.hello is not None
+        second.send(p.encode_request("a.png", images[0], key=key, nonce=second.hello.nonce, seq=0))
+        assert second.read_reply().ok
+        with RawPeer(server.address):  # now the second is idle after one request: evicted with seq 1
+            reply, seq0, seq1 = _unsolicited(second, key)
+    assert reply.code == "evicted" and not seq0 and seq1
 
 
 def test_busy_only_when_every_connection_is_being_served(serve: Serve, images: list[bytes]) -> None:
@@ -526,3 +560,55 @@ def test_random_streams_never_harm_the_server(serve: Serve, out_dir: Path, image
         assert client.send(images[0]).ok
     assert_clean(out_dir)
     assert np.all([r.code in p.ERROR_CODES for r in server.rejected])
+
+
+# --------------------------------------------------------------------------- the temporary file
+
+
+def test_the_temporary_file_appears_with_the_first_chunk_and_holds_what_arrived(serve: Serve, out_dir: Path) -> None:
+    from imgclass.transfer.receive import CHUNK
+
+    payload = make_image(7, ".bmp", shape=(600, 600))  # about 1 MB, uncompressed
+    server = serve(classifiers=[])
+    port = server.address[1]
+    head = p.encode_request_head("big.bmp", len(payload), p.digest(payload))
+
+    def temporaries() -> list[Path]:
+        return [out_dir / f for f in stored_files(out_dir) if f.startswith(TEMP_PREFIX)]
+
+    with RawPeer(server.address) as peer:
+        peer.send(head + payload[:1000])
+        assert wait_read(port)
+        assert temporaries() == []  # authenticated, receiving, but under one chunk: no file yet
+        peer.send(payload[1000 : CHUNK + 5000])
+        assert wait_read(port)
+        [temp] = temporaries()
+        assert temp.read_bytes() == payload[:CHUNK]  # exactly the chunks that arrived
+        peer.send(payload[CHUNK + 5000 :])
+        reply = peer.read_reply()
+    assert reply.ok and (out_dir / "big.bmp").read_bytes() == payload
+    assert temporaries() == []
+
+
+def test_a_small_payload_with_a_wrong_digest_never_touches_the_disk(
+    serve: Serve, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imgclass.transfer.store import ImageStore
+
+    created: list[str] = []
+    real = ImageStore._create_temporary
+
+    def counting(self: ImageStore) -> tuple[str, int]:
+        temp, fd = real(self)
+        created.append(temp)
+        return temp, fd
+
+    monkeypatch.setattr(ImageStore, "_create_temporary", counting)
+    server = serve(classifiers=[])
+    with RawPeer(server.address) as peer:
+        data = make_image(1)
+        peer.send(p.encode_request_head("x.png", len(data), bytes(32)) + data)
+        assert peer.read_reply().code == "digest-mismatch"
+        peer.send(p.encode_request("y.png", data))
+        assert peer.read_reply().ok
+    assert len(created) == 1 and stored_files(out_dir) == ["y.png"]
