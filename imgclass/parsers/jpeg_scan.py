@@ -300,16 +300,22 @@ def _scan_tables(scan: ScanHeader) -> tuple[np.ndarray, ...]:
 
 
 def read_blocks(
-    data: bytes, *, max_blocks: int = MAX_BLOCKS, parts: int = PARTS, max_pixels: int = MAX_PIXELS
+    data: bytes,
+    *,
+    max_blocks: int = MAX_BLOCKS,
+    parts: int = PARTS,
+    max_pixels: int = MAX_PIXELS,
+    info: JpegInfo | None = None,
 ) -> BlockSample:
     """The quantised coefficients of at most ``max_blocks`` blocks of a JPEG (see the module docstring).
 
-    ``ValueError`` for a malformed header or table, a frame over ``max_pixels`` pixels, and arithmetic
-    coding or a lossless frame (neither codes DCT coefficients with Huffman tables).
+    ``info`` is ``parse_jpeg(data)`` where the caller has it. ``ValueError`` for a malformed header or
+    table, a frame over ``max_pixels`` pixels, and arithmetic coding or a lossless frame (neither codes DCT
+    coefficients with Huffman tables).
     """
     if max_blocks < 1 or parts < 1:
         raise ValueError(f"max_blocks and parts must be positive, got {max_blocks} and {parts}")
-    info = parse_jpeg(data)
+    info = info or parse_jpeg(data)
     if info.width * info.height > max_pixels:
         raise ValueError(f"jpeg: {info.width}x{info.height} pixels exceeds the limit of {max_pixels}")
     if info.arithmetic or info.lossless:
