@@ -12,9 +12,10 @@ import numpy as np
 import numpy.typing as npt
 
 from imgclass.headers import ImageHeader, read_header
+from imgclass.parsers.container import MAX_PIXELS
 
 #: Default ceiling on width*height, well above any photo and far below what would exhaust memory.
-DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
+DEFAULT_MAX_PIXELS = MAX_PIXELS
 
 BGRImage = npt.NDArray[np.uint8]
 

@@ -15,6 +15,9 @@ from imgclass.parsers.png import png_size
 
 #: Formats we recognise from their magic bytes.
 FORMATS = ("jpeg", "png", "gif", "webp", "bmp", "tiff")
+#: Default ceiling on width*height, well above any photo and far below what would exhaust memory: a decode
+#: (:mod:`imgclass.decode`) and the JPEG block reader (:mod:`imgclass.parsers.jpeg_scan`) refuse more.
+MAX_PIXELS = 64 * 1024 * 1024
 #: TIFF directory entries read at most.
 _MAX_TIFF_ENTRIES = 512
 

@@ -38,6 +38,7 @@ from types import ModuleType
 import numpy as np
 import numpy.typing as npt
 
+from imgclass.parsers.container import MAX_PIXELS
 from imgclass.parsers.jpeg import (
     DHT,
     DRI,
@@ -66,8 +67,6 @@ PART_BYTES = 1 << 16
 MAX_SCANS = 64
 #: Marker segments walked between two scans at most.
 MAX_SEGMENTS_BETWEEN_SCANS = 64
-#: Frames declaring more pixels are refused before any scan is read.
-MAX_PIXELS = 64 * 1024 * 1024
 #: Bits of the Huffman look-up tables: a code and its raw bits that fit are decoded in one look-up.
 TABLE_BITS = 11
 
