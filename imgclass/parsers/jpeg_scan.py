@@ -9,12 +9,14 @@ bounded sample of blocks:
   ``max_blocks / parts`` blocks are read at the start of each, so the sample covers the whole picture,
   not only its top rows. The first piece starts at the scan's start. Where the file has restart markers,
   every piece starts at a restart marker and is exact too. Elsewhere a piece starts at a byte in the
-  middle of the stream, so the decoder finds the block boundaries again (*resynchronises*): it decodes
-  :data:`WARM_UP_BLOCKS` blocks without keeping them, starting one bit later whenever the codes break a
-  rule (an unassigned code, a coefficient index past 63, a DC category over 11), and keeps what follows.
-  Huffman codes fall back into step within a few codes and a wrong guess of a block's place in its MCU
-  breaks a rule within a few blocks, so the kept blocks are the file's own (the tests measure how often).
-  DC values are known relative to the first kept block of a piece (DC is coded as a difference).
+  middle of the stream, so the decoder finds the block boundaries again (*resynchronises*): from the
+  first bit at which :data:`WARM_UP_BLOCKS` blocks decode without breaking a rule (an unassigned code, a
+  coefficient index past 63, a DC category over 15), trying each place in the MCU the bits could start
+  at and then the next bit, it throws those blocks away and keeps what follows. Huffman codes fall back
+  into step within a few codes, but a wrong guess of a block's place in its MCU can decode without
+  breaking a rule for a while (half of the guesses are right at once, a few run a few dozen blocks), so
+  the warm-up is long: on 320 pieces of 60 v2 JPEGs, 96% kept only the file's own blocks and the others
+  at most 7 foreign blocks before them. DC values are known relative to the first kept block of a piece.
 * **Progressive scans**: the first DC scan and each first AC scan (spectral band, ``Ah = 0``) are read
   from their start for the blocks of the rows the sample covers; refinement scans (``Ah > 0``) are not
   read, so a coefficient lacks its last ``Al`` bits (it is read as ``value << Al``).
