@@ -38,6 +38,9 @@ SUMS = (
     "chroma_dc_only",
     "luma_ac_abs",
     *(f"digit_{d}" for d in range(1, 10)),
+    "energy_p10",
+    "energy_p50",
+    "energy_p90",
 )
 INDEX = {name: i for i, name in enumerate(SUMS)}
 N_SUMS = len(SUMS)
@@ -66,6 +69,7 @@ _LUMA_AC_ABS = INDEX["luma_ac_abs"]
 _LUMA_BLOCKS = INDEX["luma_blocks"]
 _RUN = INDEX["run"]
 _ZERO_AC = INDEX["zero_ac"]
+_ENERGY_P10, _ENERGY_P50, _ENERGY_P90 = INDEX["energy_p10"], INDEX["energy_p50"], INDEX["energy_p90"]
 
 
 @njit(cache=True, nogil=True)  # type: ignore[misc]
@@ -103,6 +107,21 @@ def _distinct(values, count, step):  # type: ignore[no-untyped-def]
     for i in range(1, count):
         distinct += grid[i] != grid[i - 1]
     return distinct
+
+
+@njit(cache=True, nogil=True)  # type: ignore[misc]
+def percentile(ordered, q):  # type: ignore[no-untyped-def]
+    """``numpy.percentile(values, q)`` of sorted ``ordered`` (its default, linear method, to the last bit)."""
+    n = ordered.shape[0]
+    virtual = (n - 1) * (q / 100)
+    below = np.floor(virtual)
+    gamma = virtual - below
+    lo = int(below)
+    hi = min(lo + 1, n - 1)
+    a, b = ordered[lo], ordered[hi]
+    if gamma >= 0.5:
+        return b - (b - a) * (1 - gamma)
+    return a + (b - a) * gamma
 
 
 @njit(cache=True, nogil=True)  # type: ignore[misc]
@@ -195,4 +214,9 @@ def block_sums(coef, component, part, quant, flat_level, dc_step, high_from, ene
                     sums[_CHROMA_AC_ABS] += d
                     any_ac = True
             sums[_CHROMA_DC_ONLY] += not any_ac
+    if luma > 0:
+        ordered = np.sort(energy[:luma])
+        sums[_ENERGY_P10] = percentile(ordered, 10.0)
+        sums[_ENERGY_P50] = percentile(ordered, 50.0)
+        sums[_ENERGY_P90] = percentile(ordered, 90.0)
     return sums, luma

@@ -98,7 +98,6 @@ def coefficient_features(sample: BlockSample | None) -> tuple[float, ...]:
     digits = np.array([s[f"digit_{d}"] for d in range(1, 10)])
     nonzero = float(digits.sum())
     shares = digits / nonzero if nonzero else np.zeros(9)
-    p10, p50, p90 = np.percentile(energy[:luma], (10, 50, 90))
     low = s["low_abs"] / (5 * luma)
     values = (
         *(math.log2(1 + s[f"luma_band_{i}"] / (luma * (b - a))) for i, (a, b) in enumerate(LUMA_BANDS)),
@@ -115,9 +114,9 @@ def coefficient_features(sample: BlockSample | None) -> tuple[float, ...]:
         s["high_blocks"] / luma,
         float(energy[:luma].mean()),
         float(energy[:luma].std()),
-        float(p10),
-        float(p50),
-        float(p90),
+        s["energy_p10"],
+        s["energy_p50"],
+        s["energy_p90"],
         math.log2(s["low_square"] / (5 * luma) / low**2) if low else 0.0,
         s["dc_distinct"] / luma,
         s["dc_same"] / s["dc_pairs"] if s["dc_pairs"] else 0.0,

@@ -416,14 +416,25 @@ def _quant_rows(tables: tuple[QuantTable | None, ...]) -> npt.NDArray[np.float64
 
 def _plan(scan: ScanHeader, components: tuple[Component, ...]) -> npt.NDArray[np.int64]:
     """Each block of an MCU as (component, DC slot, AC slot), in coding order."""
+    dc_ids = tuple(t.id if t else 0 for t in scan.dc_tables)
+    ac_ids = tuple(t.id if t else 0 for t in scan.ac_tables)
+    return _plan_of(scan.components, dc_ids, ac_ids, components)
+
+
+@functools.lru_cache(maxsize=64)
+def _plan_of(
+    indices: tuple[int, ...], dc_ids: tuple[int, ...], ac_ids: tuple[int, ...], components: tuple[Component, ...]
+) -> npt.NDArray[np.int64]:
     plan = []
-    for index, dc, ac in zip(scan.components, scan.dc_tables, scan.ac_tables, strict=True):
+    for index, dc, ac in zip(indices, dc_ids, ac_ids, strict=True):
         component = components[index]
-        blocks = component.h * component.v if len(scan.components) > 1 else 1
-        plan += [(index, dc.id if dc else 0, 4 + (ac.id if ac else 0))] * blocks
+        blocks = component.h * component.v if len(indices) > 1 else 1
+        plan += [(index, dc, 4 + ac)] * blocks
     if len(plan) > 10:
         raise ValueError(f"jpeg: an MCU of {len(plan)} blocks (at most 10 are allowed)")
-    return np.asarray(plan, np.int64).reshape(-1, 3)
+    array = np.asarray(plan, np.int64).reshape(-1, 3)
+    array.flags.writeable = False  # shared between calls
+    return array
 
 
 def _scan_blocks(info: JpegInfo, scan: ScanHeader, grids: tuple[tuple[int, int], ...]) -> int:
