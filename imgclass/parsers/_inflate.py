@@ -57,7 +57,7 @@ def bits(stream, p, n):  # type: ignore[no-untyped-def]
     if b >= 0 and b + 2 < stream.shape[0]:
         value = np.int64(stream[b]) | (np.int64(stream[b + 1]) << 8) | (np.int64(stream[b + 2]) << 16)
     else:
-        value = 0
+        value = np.int64(0)
         for i in range(3):
             if 0 <= b + i < stream.shape[0]:
                 value |= np.int64(stream[b + i]) << (8 * i)

@@ -85,10 +85,11 @@ def deflate_stats(data: bytes, info: PngInfo, max_symbols: int = MAX_SYMBOLS) ->
     bits_per_pixel = info.channels * info.bit_depth
     stride = 1 + (info.width * bits_per_pixel + 7) // 8
     pixel_bytes = max(1, bits_per_pixel // 8)
-    values = dict(zip(kernel.STATS, kernel.walk(stream, max_symbols, stride, pixel_bytes).tolist(), strict=True))
-    flags = {name: bool(values.pop(name)) for name in ("fault", "complete")}
-    bits = values.pop("literal_code_bits")
-    return DeflateStats(**{name: int(value) for name, value in values.items()}, literal_code_bits=bits, **flags)
+    v = dict(zip(kernel.STATS, kernel.walk(stream, max_symbols, stride, pixel_bytes).tolist(), strict=True))
+    counts = {name: int(v[name]) for name in kernel.STATS if name not in ("literal_code_bits", "fault", "complete")}
+    return DeflateStats(
+        **counts, literal_code_bits=float(v["literal_code_bits"]), fault=bool(v["fault"]), complete=bool(v["complete"])
+    )
 
 
 @functools.cache
