@@ -114,6 +114,13 @@ RESULTS: dict[str, ResultsFile] = {
             needs="a quiet machine: ratios are taken within the run, times are CPU time",
         ),
         ResultsFile(
+            "byte-stream",
+            ("{python}", "benchmarks/byte_stream.py", "--no-accuracy", "--out", "{out}"),
+            "byte-stream's files per second on 512x512 JPEGs against cv2.imdecode of the same files, one core",
+            writes=True,
+            needs="a quiet machine: ratios are taken within the run, times are CPU time",
+        ),
+        ResultsFile(
             "transfer",
             ("{python}", "benchmarks/transfer.py", "--quick", "--out", "{out}"),
             "the TCP transfer against a raw socket and ImageZMQ",
@@ -134,6 +141,16 @@ EXTERNAL: dict[str, tuple[Path, str]] = {
     "v2-lodo": (
         REPO / "docs" / "domain-shift" / "v2.json",
         "python scripts/evaluate_v2.py --data V2_DIR --augment 1 --robustness --out docs/domain-shift/v2.md",
+    ),
+    "v2-byte-stream": (
+        REPO / "docs" / "domain-shift" / "v2-byte-stream.json",
+        "python scripts/evaluate_v2.py --data V2_DIR --variants byte-stream --augment 1 --robustness jpeg-q75 "
+        "double-jpeg shrink-96 shrink-128 shrink-160 shrink-227 --out docs/domain-shift/v2-byte-stream.md",
+    ),
+    "v2-ext-byte-stream": (
+        REPO / "docs" / "domain-shift" / "v2-ext-byte-stream.json",
+        "python scripts/evaluate_v2.py --data V2_EXT_DIR --variants byte-stream --augment 1 "
+        "--out docs/domain-shift/v2-ext-byte-stream.md",
     ),
 }
 
