@@ -356,7 +356,7 @@ def table_classifiers() -> str:
     """The README's table: what each reads, its cost, its accuracy on the bundled set and on unseen v2 domains."""
     reads = {
         "byte-length": "file size", "byte-onehot": "file size", "bilateral": "pixels, full decode",
-        "colour-count": "pixels, full decode", "byte-stream": "header and compressed stream",
+        "colour-count": "pixels, full decode", "byte-stream": "header, compressed stream, its codes",
         "fast": "pixels, reduced decode", "combined": "pixels, reduced decode, and a network",
     }  # fmt: skip
     speed = load("classifiers")["rows"]
