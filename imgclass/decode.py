@@ -19,9 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 from imgclass.headers import OPTIONAL_FORMATS, ImageHeader, read_header
+from imgclass.parsers.container import MAX_PIXELS
 
 #: Default ceiling on width*height, well above any photo and far below what would exhaust memory.
-DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
+DEFAULT_MAX_PIXELS = MAX_PIXELS
 #: How to install what reads the :data:`~imgclass.parsers.container.OPTIONAL_FORMATS`.
 HEIF_EXTRA = "pip install 'imgclass-rva[heif]'"
 _OPTIONAL_NAMES = {"heif": "HEIC/HEIF", "avif": "AVIF"}

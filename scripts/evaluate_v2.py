@@ -2,7 +2,8 @@
 """Leave-one-domain-out: `fast`, the embedding alone, the fused `combined`, a cascade, and `byte-stream`.
 
     python scripts/evaluate_v2.py [--data V2_DIR] [--augment 1]
-        [--robustness [TRANSFORM ...]] [--out docs/domain-shift/v2.md] [--cache features.npz]
+        [--robustness [TRANSFORM ...]] [--variants VARIANT ...] [--out docs/domain-shift/v2.md]
+        [--cache features.npz]
 
 Data: a folder-per-class set with a ``manifest.csv`` (reference set v2: columns ``path``, ``label``,
 ``domain`` and, where present, ``group``; a derived view shares its original's group). Without
@@ -11,10 +12,10 @@ domains (that is leave-one-source-out, and the script says so).
 
 Protocol: one fold per domain. The held-out domain is the test set; the training set is every other
 image **whose content group does not appear in the held-out domain**, so an image and its derivative
-never sit on both sides. With ``--augment K``, each training image of ``combined`` and ``embedding``
-also brings K augmented copies (:mod:`imgclass.augment`: re-encoding, downscale, greyscale, screenshot,
-crop), as the shipped ``combined`` is trained; ``fast`` and ``byte-stream`` are trained on the images as
-they are, as they ship (``byte-stream`` sees the data set's own mix of encodings). Test images are
+never sit on both sides. With ``--augment K``, each training image of ``combined``, ``embedding`` and
+``byte-stream`` also brings K augmented copies (:mod:`imgclass.augment`: re-encoding, downscale,
+thumbnail, a first JPEG save, greyscale, screenshot, crop), as the shipped ``combined`` and
+``byte-stream`` are trained; ``fast`` is trained on the images as they are, as it ships. Test images are
 never augmented. Predictions are pooled over folds for the overall balanced accuracy; each domain is also
 scored alone (balanced accuracy where it has both classes, accuracy where it has one).
 
@@ -25,12 +26,14 @@ Variants, all on features computed once per image (one decode for the hand-made 
   class-balanced calibrated logistic regression;
 * ``combined``: both blocks, :class:`~imgclass.classifiers.fusion.FusionModel` (the shipped default);
 * ``cascade``: ``fast`` decides where its probability is below 0.1 or above 0.9, ``combined`` elsewhere;
-* ``byte-stream``: header and compressed-stream statistics, refitted on the data's own encodings.
+* ``byte-stream``: header, compressed-stream statistics and what the compressed data says (JPEG
+  coefficients, PNG deflate codes, WEBP data headers), never a pixel.
 
-``--robustness`` re-encodes the test images (:mod:`imgclass.robustness`) and scores the fold models on
-them too: the five default transforms, or the ones named (``screenshot-frame-only`` and
-``screenshot-resize-only`` split ``screenshot-png`` in two). The report then also gives ``combined``
-by domain under each transform.
+``--variants`` limits the run to the variants named (``--variants byte-stream`` computes no pixel
+feature at all, which makes its stress runs cheap). ``--robustness`` re-encodes the test images
+(:mod:`imgclass.robustness`) and scores the fold models on them too: the five default transforms, or the
+ones named, or a group (``stress``: the resolution sweep, double JPEG and greyscale). The report then
+also gives ``combined`` and ``byte-stream`` by domain under each transform.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from imgclass.classifiers.fast import FAST_FEATURES
 from imgclass.classifiers.fusion import FusionModel
 from imgclass.data import load_dataset, reference_dir
 from imgclass.exploration.domain_shift import domain_folds, domain_score
+from imgclass.features.embedding import HIDDEN_SIZE
 from imgclass.labels import encode_labels
 from imgclass.robustness import GROUPS, TRANSFORMS, expand_transforms, reencode_all
 from imgclass.threads import one_thread
@@ -70,8 +74,11 @@ PROTOCOLS = {
     "domain": "Leave-one-domain-out",
     "group": "5-fold cross-validation by content group (every domain in training)",
 }
-#: Variants trained with the augmented copies (as `combined` ships); `fast` and `byte-stream` ship without.
-AUGMENTED = frozenset({"embedding", "combined"})
+#: Variants trained with the augmented copies (as `combined` and `byte-stream` ship); `fast` ships without.
+AUGMENTED = frozenset({"embedding", "combined", "byte-stream"})
+VARIANTS = ("fast", "embedding", "combined", "cascade", "byte-stream")
+#: Variants that need the pixel features (hand-made block and embedding).
+PIXEL_VARIANTS = frozenset({"fast", "embedding", "combined", "cascade"})
 
 
 @dataclass(frozen=True)
@@ -143,12 +150,16 @@ def score(y: np.ndarray, p: np.ndarray) -> float:
 
 @one_thread()  # hundreds of small fits: threads only wait at the boosting's barriers (imgclass.threads)
 def evaluate(
-    data: Data, features: dict[str, np.ndarray], augmented: list[dict[str, np.ndarray]], protocol: str = "domain"
+    data: Data,
+    features: dict[str, np.ndarray],
+    augmented: list[dict[str, np.ndarray]],
+    protocol: str = "domain",
+    variants: tuple[str, ...] = VARIANTS,
 ) -> dict[str, Any]:
     """Out-of-domain probabilities of every variant (and of every robustness transform)."""
     n = len(data.images)
-    variants = [*models(), "cascade", "byte-stream"]
-    transforms = [k for k in features if k != "clean" and not k.endswith("-bytes")]
+    pixel_models = {name: spec for name, spec in models().items() if name in variants or "cascade" in variants}
+    transforms = list(dict.fromkeys(k.removesuffix("-bytes") for k in features if k not in ("clean", "clean-bytes")))
     probs: dict[str, dict[str, np.ndarray]] = {
         t: {v: np.full(n, np.nan) for v in variants} for t in ["clean", *transforms]
     }
@@ -156,21 +167,27 @@ def evaluate(
     for domain, train, test in fold_masks(data, protocol):
         started = time.perf_counter()
         fitted = {}
-        for name, (model, columns) in models().items():
-            # Each variant is trained as it ships: only `combined` (and the embedding beside it) augmented.
+        for name, (model, columns) in pixel_models.items():
+            # Each variant is trained as it ships: `combined` (and the embedding beside it) augmented.
             extra = [a["clean"][train][:, columns] for a in augmented] if name in AUGMENTED else []
             x_train = np.vstack([features["clean"][train][:, columns], *extra])
             y_train = np.tile(data.labels[train], 1 + len(extra))
             fitted[name] = (clone(model).fit(x_train, y_train), columns)
-        fitted_bytes = clone(byte_model).fit(features["clean-bytes"][train], data.labels[train])
+        if "byte-stream" in variants:
+            extra = [a["clean-bytes"][train] for a in augmented]
+            x_train = np.vstack([features["clean-bytes"][train], *extra])
+            fitted_bytes = clone(byte_model).fit(x_train, np.tile(data.labels[train], 1 + len(extra)))
         for t in ["clean", *transforms]:
             for name, (model, columns) in fitted.items():
-                probs[t][name][test] = model.predict_proba(features[t][test][:, columns])[:, 1]
-            fast_p = probs[t]["fast"][test]
-            sure = (fast_p < CASCADE_SURE) | (fast_p > 1 - CASCADE_SURE)
-            probs[t]["cascade"][test] = np.where(sure, fast_p, probs[t]["combined"][test])
+                if name in variants:
+                    probs[t][name][test] = model.predict_proba(features[t][test][:, columns])[:, 1]
+            if "cascade" in variants:
+                fast_p = fitted["fast"][0].predict_proba(features[t][test][:, fitted["fast"][1]])[:, 1]
+                combined_p = fitted["combined"][0].predict_proba(features[t][test])[:, 1]
+                sure = (fast_p < CASCADE_SURE) | (fast_p > 1 - CASCADE_SURE)
+                probs[t]["cascade"][test] = np.where(sure, fast_p, combined_p)
             byte_key = "clean-bytes" if t == "clean" else f"{t}-bytes"
-            if byte_key in features:
+            if "byte-stream" in variants and byte_key in features:
                 probs[t]["byte-stream"][test] = fitted_bytes.predict_proba(features[byte_key][test])[:, 1]
         logger.info("fold %s: %d train, %d test, %.1fs", domain, train.sum(), test.sum(), time.perf_counter() - started)
     return probs
@@ -185,8 +202,13 @@ def report(data: Data, probs: dict[str, dict[str, np.ndarray]], args: argparse.N
         "",
         f"{len(data.images)} images ({int((data.labels == 0).sum())} real, {int((data.labels == 1).sum())} animated), "
         f"{len(domains)} domains, {len(set(data.groups.tolist()))} content groups; augmented copies per training "
-        f"image (`combined`, `embedding`): {args.augment}; "
-        f"cascade: `fast` where its probability is < {CASCADE_SURE} or > {1 - CASCADE_SURE}.",
+        f"image ({', '.join(f'`{v}`' for v in variants if v in AUGMENTED) or 'none of these variants'}): "
+        f"{args.augment}"
+        + (
+            f"; cascade: `fast` where its probability is < {CASCADE_SURE} or > {1 - CASCADE_SURE}."
+            if "cascade" in variants
+            else "."
+        ),
         "",
         "Balanced accuracy, predictions pooled over the folds (a domain alone: balanced accuracy where it has "
         "both classes, accuracy where it has one).",
@@ -211,12 +233,10 @@ def report(data: Data, probs: dict[str, dict[str, np.ndarray]], args: argparse.N
         v: min(score(data.labels[data.domains == d], clean[v][data.domains == d]) for d in domains) for v in variants
     }
     lines.append("| *worst domain* | | | | " + " | ".join(f"*{worst[v]:.3f}*" for v in variants) + " |")
-    fast_p = clean["fast"]
-    unsure = (fast_p >= CASCADE_SURE) & (fast_p <= 1 - CASCADE_SURE)
-    lines += [
-        "",
-        f"Cascade: the network runs on {np.mean(unsure):.1%} of the images.",
-    ]
+    if "fast" in clean and "cascade" in clean:
+        fast_p = clean["fast"]
+        unsure = (fast_p >= CASCADE_SURE) & (fast_p <= 1 - CASCADE_SURE)
+        lines += ["", f"Cascade: the network runs on {np.mean(unsure):.1%} of the images."]
     if len(probs) > 1:
         lines += [
             "",
@@ -237,20 +257,28 @@ def report(data: Data, probs: dict[str, dict[str, np.ndarray]], args: argparse.N
                 else:
                     cells.append("-")
             lines.append(f"| `{v}` | {base:.3f} | " + " | ".join(cells) + " |")
-        lines += [
-            "",
-            "`combined` by domain under each transform (a domain alone, scored as above):",
-            "",
-            "| domain | clean | " + " | ".join(transforms) + " |",
-            "|---|---:|" + "---:|" * len(transforms),
-        ]
-        for domain in domains:
-            m = data.domains == domain
-            base = score(data.labels[m], clean["combined"][m])
-            cells = [f"{score(data.labels[m], probs[t]['combined'][m]):.3f}" for t in transforms]
-            lines.append(f"| {domain} | {base:.3f} | " + " | ".join(cells) + " |")
+        for v in ("combined", "byte-stream"):
+            if v in clean:
+                lines += ["", *by_domain(data, probs, v, transforms, domains)]
     lines += ["", f"Command: `python scripts/evaluate_v2.py {' '.join(sys.argv[1:])}`", ""]
     return "\n".join(lines)
+
+
+def by_domain(
+    data: Data, probs: dict[str, dict[str, np.ndarray]], variant: str, transforms: list[str], domains: list[str]
+) -> list[str]:
+    """Markdown lines: ``variant``'s score by domain, clean and under each transform."""
+    lines = [
+        f"`{variant}` by domain under each transform (a domain alone, scored as above):",
+        "",
+        "| domain | clean | " + " | ".join(transforms) + " |",
+        "|---|---:|" + "---:|" * len(transforms),
+    ]
+    for domain in domains:
+        m = data.domains == domain
+        cells = [f"{score(data.labels[m], probs[t][variant][m]):.3f}" for t in ["clean", *transforms]]
+        lines.append(f"| {domain} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,6 +298,13 @@ def main(argv: list[str] | None = None) -> int:
         help=f"also score re-encoded test images: {', '.join(TRANSFORMS)} (the default), or the ones named "
         f"(groups: {', '.join(GROUPS)})",
     )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANTS,
+        default=list(VARIANTS),
+        help="the variants to fit and score (default: all); `byte-stream` alone computes no pixel feature",
+    )
     parser.add_argument("--out", type=Path, help="write the markdown table here (and the JSON beside it)")
     parser.add_argument("--cache", type=Path, help="features are read from / written to this .npz")
     args = parser.parse_args(argv)
@@ -285,10 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache and args.cache.is_file():
         archive = dict(np.load(args.cache))
         old_keys = archive.pop("keys", np.array([])).tolist()
+        # A block whose width changed (its features changed) is computed again.
+        widths = {"bytes": len(make_classifier("byte-stream").feature_names), "pixels": N_HAND + HIDDEN_SIZE}
         stored = {
             name: {k: v for k, v in zip(old_keys, values, strict=True) if np.isfinite(v).all()}
             for name, values in archive.items()
+            if values.shape[1] == widths["bytes" if name.endswith("-bytes") else "pixels"]
         }
+    variants = tuple(v for v in VARIANTS if v in args.variants)
+    pixels = bool(PIXEL_VARIANTS & set(variants))
 
     def rows(name: str, make: Any, extract: Any) -> np.ndarray:
         """Features ``name`` of every image: cached rows reused, the rest made (``make(indices)``) and saved."""
@@ -310,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         return np.array([table[k] for k in keys.tolist()])
 
     def both_blocks(name: str, make: Any) -> dict[str, np.ndarray]:
-        """Combined and byte-stream features of the images ``make(indices)`` returns (made once for both)."""
+        """Combined (where a pixel variant is asked for) and byte-stream features of the images
+        ``make(indices)`` returns (made once for both)."""
         made: dict[tuple[int, ...], list[bytes]] = {}
 
         def once(idx: list[int]) -> list[bytes]:
@@ -319,10 +360,10 @@ def main(argv: list[str] | None = None) -> int:
                 made[tuple(idx)] = make(idx)
             return made[tuple(idx)]
 
-        return {
-            "clean": rows(name, once, lambda images: combined_features(images, name)),
-            "clean-bytes": rows(f"{name}-bytes", once, byte_features),
-        }
+        blocks = {"clean-bytes": rows(f"{name}-bytes", once, byte_features)}
+        if pixels:
+            blocks["clean"] = rows(name, once, lambda images: combined_features(images, name))
+        return blocks
 
     features = both_blocks("clean", lambda idx: [data.images[i] for i in idx])
     augmented = [
@@ -338,8 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.robustness is not None:
         for name in expand_transforms(args.robustness or list(TRANSFORMS)):
             blocks = both_blocks(name, lambda idx, name=name: reencode_all([data.images[i] for i in idx], name))
-            features[name], features[f"{name}-bytes"] = blocks["clean"], blocks["clean-bytes"]
-    probs = evaluate(data, features, augmented, args.protocol)
+            features[f"{name}-bytes"] = blocks["clean-bytes"]
+            if pixels:
+                features[name] = blocks["clean"]
+    probs = evaluate(data, features, augmented, args.protocol, variants)
     text = report(data, probs, args)
     print(text)
     if args.out:

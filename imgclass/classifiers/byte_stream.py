@@ -30,8 +30,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from imgclass.classifiers.augmented import AugmentedClassifier
 from imgclass.classifiers.balance import ClassBalanced
-from imgclass.classifiers.base import FloatArray, ImageClassifier, check_images
+from imgclass.classifiers.base import FloatArray, check_images
 from imgclass.features.byte_stream import FEATURE_NAMES, byte_stream_features
 from imgclass.parsers.container import FORMATS
 from imgclass.progress import progress as progress_bar
@@ -43,7 +44,7 @@ MODELS: Final = ("hgb", "logistic")
 BATCH: Final = 256
 
 
-class ByteStreamClassifier(ImageClassifier):
+class ByteStreamClassifier(AugmentedClassifier):
     """Header and compressed-stream statistics, then gradient boosting or logistic regression.
 
     Parameters
@@ -59,6 +60,10 @@ class ByteStreamClassifier(ImageClassifier):
     balanced : bool
         Weigh the two classes equally in training (:mod:`imgclass.classifiers.balance`), so the
         training set's class ratio is not the prior of every close call.
+    augment, augment_seed : int
+        Augmented copies of every training image :meth:`fit` adds, and their seed
+        (:mod:`imgclass.classifiers.augmented`): the shipped model learns from re-saved, shrunk and
+        thumbnailed copies, so that how a file was saved does not stand in for what it shows.
     """
 
     feature_names = FEATURE_NAMES
@@ -73,6 +78,8 @@ class ByteStreamClassifier(ImageClassifier):
         C: float = 1.0,
         random_state: int = 0,
         balanced: bool = True,
+        augment: int = 0,
+        augment_seed: int = 0,
     ) -> None:
         self.model = model
         self.max_iter = max_iter
@@ -82,6 +89,8 @@ class ByteStreamClassifier(ImageClassifier):
         self.C = C
         self.random_state = random_state
         self.balanced = balanced
+        self.augment = augment
+        self.augment_seed = augment_seed
 
     def image_features(self, data: bytes) -> Sequence[float]:
         return tuple(byte_stream_features([data])[0])

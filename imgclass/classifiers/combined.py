@@ -16,7 +16,7 @@ time, the fusion scores 0.901 on the hidden layer against 0.886 on the pooled ma
 nsfwjs' classes), the pooled map describes content, which a linear model then ties to the domains it saw.
 
 ``augment`` trains on re-encoded, resized, greyscale, cropped and screenshot copies as well
-(:mod:`imgclass.augment`), so that the answer does not depend on how a file was saved.
+(:mod:`imgclass.classifiers.augmented`), so that the answer does not depend on how a file was saved.
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from typing import Any, Final
 
 import numpy as np
 
-from imgclass.augment import augment_dataset
-from imgclass.classifiers.base import FloatArray, ImageClassifier, check_images
+from imgclass.classifiers.augmented import AugmentedClassifier
+from imgclass.classifiers.base import FloatArray, check_images
 from imgclass.classifiers.fast import COLOUR_SIDE, FAST_FEATURES, working_image_features
 from imgclass.classifiers.fusion import FusionModel
 from imgclass.features.embedding import BATCH_SIZE, HIDDEN_SIZE, hidden
 from imgclass.features.working_image import WORKING_SIDE, decode_working
-from imgclass.labels import encode_labels
 from imgclass.progress import progress as progress_bar
 
 #: Side the network reads by default: the working image itself, so no pixel is decoded twice.
@@ -42,7 +41,7 @@ NETWORK_FEATURES: Final[tuple[str, ...]] = tuple(f"hidden_{i}" for i in range(HI
 COMBINED_FEATURES: Final[tuple[str, ...]] = (*FAST_FEATURES, *NETWORK_FEATURES)
 
 
-class CombinedClassifier(ImageClassifier):
+class CombinedClassifier(AugmentedClassifier):
     """Hand-made features and a pretrained embedding from one decode, fused by a calibrated linear model.
 
     Parameters
@@ -122,20 +121,6 @@ class CombinedClassifier(ImageClassifier):
                 times[start:stop] = (times[start:stop] + (time.perf_counter() - began) / len(chunk)) * 1e3
                 bar.update(len(chunk))
         return features, times
-
-    def fit(self, X: Any, y: Any) -> CombinedClassifier:
-        if int(self.augment) < 0:
-            raise ValueError(f"augment must be >= 0, got {self.augment}")
-        if int(self.augment) == 0:
-            super().fit(X, y)
-            return self
-        images = check_images(X)
-        labels = encode_labels(y)
-        if len(images) != labels.size:
-            raise ValueError(f"got {len(images)} images but {labels.size} labels")
-        images, labels = augment_dataset(images, labels, copies=int(self.augment), seed=int(self.augment_seed))
-        super().fit(images, labels)
-        return self
 
     def make_model(self) -> Any:
         return FusionModel(

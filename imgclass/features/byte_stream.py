@@ -36,10 +36,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from imgclass.features.jpeg_coefficients import COEFFICIENT_FEATURES, coefficient_features
+from imgclass.features.png_stream import DEFLATE_FEATURES, deflate_features
+from imgclass.features.webp_header import WEBP_FEATURES, webp_features
 from imgclass.parsers._bytes import unpack
 from imgclass.parsers.container import FORMATS, read_header, sniff_format
-from imgclass.parsers.jpeg import estimate_quality, header_prefix, parse_jpeg
-from imgclass.parsers.png import parse_png
+from imgclass.parsers.deflate import deflate_stats
+from imgclass.parsers.jpeg import JpegInfo, estimate_quality, header_prefix, parse_jpeg
+from imgclass.parsers.jpeg_scan import read_blocks
+from imgclass.parsers.png import PngInfo, parse_png
+from imgclass.parsers.webp import WebpInfo, parse_webp
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -98,8 +104,11 @@ STREAM_FEATURES: tuple[str, ...] = (
     "ff_share",
     "entropy",
 )
-#: Column names of :func:`byte_stream_features`, header first.
-FEATURE_NAMES: tuple[str, ...] = HEADER_FEATURES + STREAM_FEATURES
+#: Column names of :func:`byte_stream_features`: header, stream statistics, then what each format's
+#: compressed data says (JPEG coefficients, PNG deflate codes, WEBP data headers).
+FEATURE_NAMES: tuple[str, ...] = (
+    HEADER_FEATURES + STREAM_FEATURES + COEFFICIENT_FEATURES + DEFLATE_FEATURES + WEBP_FEATURES
+)
 
 _HEADER_INDEX = {name: i for i, name in enumerate(HEADER_FEATURES)}
 
@@ -113,6 +122,10 @@ class StreamLayout:
     end: int
     period: int
     pixels: int
+    #: The parsed header of a JPEG, PNG or WEBP (``None`` for other formats).
+    jpeg: JpegInfo | None = None
+    png: PngInfo | None = None
+    webp: WebpInfo | None = None
 
 
 def stream_layout(data: bytes) -> StreamLayout:
@@ -127,7 +140,8 @@ def stream_layout(data: bytes) -> StreamLayout:
         raise ValueError(f"the byte-stream features read {', '.join(FORMATS)} files, not {info.format}")
     start = min(_payload_start(data, info.format), len(data))
     values = _header_vector(info.format, info.width, info.height, DEFAULT_PERIOD, start)
-    return StreamLayout(values, start, len(data), DEFAULT_PERIOD, info.pixels)
+    webp = parse_webp(data) if fmt == "webp" else None
+    return StreamLayout(values, start, len(data), DEFAULT_PERIOD, info.pixels, webp=webp)
 
 
 def _jpeg_stream_layout(data: bytes) -> StreamLayout:
@@ -140,14 +154,14 @@ def _jpeg_stream_layout(data: bytes) -> StreamLayout:
             parsed = None  # a wrong guess at the header; parse the file itself below
     if parsed is None:
         parsed = _jpeg_layout(data)
-    start, header, period, pixels = parsed
+    start, header, period, pixels, info = parsed
     # The scan ends at the last EOI; a cut-off file's scan runs to the end of the data.
     end = data.rfind(b"\xff\xd9", start)
-    return StreamLayout(header, start, end if end >= 0 else len(data), period, pixels)
+    return StreamLayout(header, start, end if end >= 0 else len(data), period, pixels, jpeg=info)
 
 
-def _jpeg_layout(data: bytes) -> tuple[int, tuple[float, ...], int, int]:
-    """Scan offset, header features, flat period and pixel count of a JPEG."""
+def _jpeg_layout(data: bytes) -> tuple[int, tuple[float, ...], int, int, JpegInfo]:
+    """Scan offset, header features, flat period, pixel count and parsed header of a JPEG."""
     info = parse_jpeg(data)
     period = _period(info.flat_mcu_bits())
     luma, chroma = info.quant_table(0), info.quant_table(1)
@@ -174,7 +188,7 @@ def _jpeg_layout(data: bytes) -> tuple[int, tuple[float, ...], int, int]:
         "jpeg_comments": info.comments,
     }
     values = _header_vector("jpeg", info.width, info.height, period, info.scan_offset, jpeg)
-    return info.scan_offset, values, period, info.width * info.height
+    return info.scan_offset, values, period, info.width * info.height, info
 
 
 #: Keyed on :func:`header_prefix`, which makes a hit exactly as good as parsing the file.
@@ -194,7 +208,7 @@ def _png_layout(data: bytes) -> StreamLayout:
     }
     start, end = (info.idat_start, info.idat_end) if info.idat_chunks else (len(data), len(data))
     values = _header_vector("png", info.width, info.height, DEFAULT_PERIOD, start, png)
-    return StreamLayout(values, start, end, DEFAULT_PERIOD, info.width * info.height)
+    return StreamLayout(values, start, end, DEFAULT_PERIOD, info.width * info.height, png=info)
 
 
 def _header_vector(
@@ -300,8 +314,31 @@ def byte_stream_features(images: Sequence[bytes]) -> FloatArray:
         bits = 8 / max(layout.pixels, 1)
         sizes = (math.log2(1 + len(data)), bits * len(data), bits * stream.size)
         sample = stream[:: max(1, stream.size // HISTOGRAM_SAMPLE)][:HISTOGRAM_SAMPLE]
-        rows.append(layout.header + sizes + stream_statistics(stream, layout.period) + sample_statistics(sample))
+        try:
+            compressed = compressed_data_features(data, layout)
+        except ValueError as error:
+            raise ValueError(f"image {i}: {error}") from None
+        rows.append(
+            layout.header
+            + sizes
+            + stream_statistics(stream, layout.period)
+            + sample_statistics(sample)
+            + compressed
+        )
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
+
+
+def compressed_data_features(data: bytes, layout: StreamLayout) -> tuple[float, ...]:
+    """What the compressed data itself says: JPEG coefficients, PNG deflate codes, WEBP data headers.
+
+    Zeros in the columns of the other formats. A JPEG over the parsers' pixel limit is a ``ValueError``;
+    arithmetic-coded and lossless JPEGs (no Huffman-coded DCT) give zero coefficient features.
+    """
+    sample = None
+    if layout.jpeg is not None and not (layout.jpeg.arithmetic or layout.jpeg.lossless):
+        sample = read_blocks(data, info=layout.jpeg)
+    stats = deflate_stats(data, layout.png) if layout.png is not None and layout.png.idat_chunks else None
+    return coefficient_features(sample) + deflate_features(stats) + webp_features(layout.webp)
 
 
 def image_byte_stream_features(data: bytes) -> FloatArray:

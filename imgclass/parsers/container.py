@@ -34,6 +34,9 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
 }
 #: Extensions of image formats that are known but not read (:func:`unsupported_reason` says why).
 UNSUPPORTED_EXTENSIONS = (".svg", ".svgz", ".psd", ".jxl")
+#: Default ceiling on width*height, well above any photo and far below what would exhaust memory: a decode
+#: (:mod:`imgclass.decode`) and the JPEG block reader (:mod:`imgclass.parsers.jpeg_scan`) refuse more.
+MAX_PIXELS = 64 * 1024 * 1024
 #: TIFF directory entries read at most.
 _MAX_TIFF_ENTRIES = 512
 

@@ -367,7 +367,7 @@ def parse_jpeg(data: bytes) -> JpegInfo:
             for table in _parse_dqt(body):
                 quant[table.id] = table
         elif marker == DHT:
-            for htable in _parse_dht(body):
+            for htable in parse_dht(body):
                 huffman[(htable.table_class, htable.id)] = htable
         elif marker == DRI:
             if seg.length != 2:
@@ -381,7 +381,7 @@ def parse_jpeg(data: bytes) -> JpegInfo:
         elif marker == SOS:
             if frame is None:
                 raise ValueError("jpeg: start of scan before any frame header")
-            scan_tables = _parse_sos(body)
+            scan_tables = parse_sos(body)
             sof_marker, precision, height, width, components = frame
             return JpegInfo(
                 width=width,
@@ -436,7 +436,8 @@ def _parse_dqt(body: bytes) -> tuple[QuantTable, ...]:
 
 
 @functools.lru_cache(maxsize=64)
-def _parse_dht(body: bytes) -> tuple[HuffmanTable, ...]:
+def parse_dht(body: bytes) -> tuple[HuffmanTable, ...]:
+    """The Huffman tables of a DHT segment's payload; ``ValueError`` if malformed."""
     tables = []
     pos = 0
     # Each table takes at least 17 bytes, so a 16-bit segment length bounds this loop.
@@ -456,7 +457,8 @@ def _parse_dht(body: bytes) -> tuple[HuffmanTable, ...]:
 
 
 @functools.lru_cache(maxsize=64)
-def _parse_sos(body: bytes) -> tuple[tuple[int, int, int], ...]:
+def parse_sos(body: bytes) -> tuple[tuple[int, int, int], ...]:
+    """A SOS segment's components as ``(component id, DC table id, AC table id)``; ``ValueError`` if malformed."""
     (count,) = unpack(">B", body, 0)
     if not 1 <= count <= 4 or len(body) != 4 + 2 * count:
         raise ValueError(f"jpeg: scan header with {count} components has the wrong length")

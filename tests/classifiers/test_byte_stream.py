@@ -96,3 +96,49 @@ def test_warns_about_containers_it_was_not_fitted_on(
         assert not caplog.records
         clf.predict([images[0], cartoon_png])
     assert "fitted on jpeg files only" in caplog.text and "1 png file" in caplog.text
+
+
+def test_classifies_with_every_pixel_decoder_broken(
+    tiny_set: tuple[list[bytes], np.ndarray], cartoon_png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The guarantee: no code path of byte-stream's prediction produces a pixel (or an inflated PNG row).
+    import zlib
+
+    import cv2
+    import PIL.Image
+
+    import imgclass.decode
+    import imgclass.features.working_image
+
+    images, labels = tiny_set
+    webp = cv2.imencode(".webp", cv2.imdecode(np.frombuffer(images[1], np.uint8), cv2.IMREAD_COLOR))[1].tobytes()
+    mixed = [*images, cartoon_png, webp]
+    clf = ByteStreamClassifier(min_samples_leaf=2).fit(mixed, [*labels, 1, 1])
+    expected = clf.predict_proba(mixed)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise AssertionError("byte-stream decoded pixels")
+
+    for target, names in [
+        (cv2, ("imdecode", "imdecodemulti", "imread", "imreadmulti", "idct", "dct", "resize", "cvtColor")),
+        (imgclass.decode, ("decode_image", "to_bgr8")),
+        (imgclass.features.working_image, ("decode_working",)),
+        (PIL.Image, ("open", "frombytes", "frombuffer")),
+        (zlib, ("decompress", "decompressobj")),
+    ]:
+        for name in names:
+            if hasattr(target, name):
+                monkeypatch.setattr(target, name, broken)
+    assert np.array_equal(clf.predict_proba(mixed), expected)
+    assert clf.predict([images[0], cartoon_png, webp]).shape == (3,)
+
+
+def test_augmented_fit_learns_from_copies(tiny_set: tuple[list[bytes], np.ndarray]) -> None:
+    images, labels = tiny_set
+    plain = ByteStreamClassifier(min_samples_leaf=2).fit(images, labels)
+    augmented = ByteStreamClassifier(min_samples_leaf=2, augment=1).fit(images, labels)
+    assert plain.model_.n_features_in_ == augmented.model_.n_features_in_ == len(FEATURE_NAMES)
+    # Each image and its copy: twice the rows, so the boosting's first split counts differ.
+    assert not np.array_equal(plain.predict_proba(images), augmented.predict_proba(images))
+    with pytest.raises(ValueError, match="augment must be"):
+        ByteStreamClassifier(augment=-1).fit(images, labels)

@@ -22,6 +22,9 @@ from imgclass.features.byte_stream import (
     stream_layout,
     stream_statistics,
 )
+from imgclass.features.jpeg_coefficients import COEFFICIENT_FEATURES
+from imgclass.features.png_stream import DEFLATE_FEATURES
+from imgclass.features.webp_header import WEBP_FEATURES
 from imgclass.parsers.jpeg import parse_jpeg
 from tests.conftest import draw_cartoon, encode, noisy_photo
 
@@ -36,7 +39,9 @@ def features(data: bytes) -> dict[str, float]:
 
 
 def test_names_are_unique_and_ordered() -> None:
-    assert FEATURE_NAMES == HEADER_FEATURES + STREAM_FEATURES
+    assert FEATURE_NAMES == (
+        HEADER_FEATURES + STREAM_FEATURES + COEFFICIENT_FEATURES + DEFLATE_FEATURES + WEBP_FEATURES
+    )
     assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
     assert byte_stream_features([FLAT, CARTOON]).shape == (2, len(FEATURE_NAMES))
     assert byte_stream_features([]).shape == (0, len(FEATURE_NAMES))
