@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from imgclass.classifiers import ImageClassifier, make_classifier
 from imgclass.data import Dataset
-from imgclass.input_files import describe_error
+from imgclass.input_files import NOT_THE_FILES_FAULT, describe_error
 from imgclass.progress import progress as progress_bar
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def _table(dataset: Dataset, estimator: ImageClassifier, name: str, progress: bo
     failed: tuple[tuple[int, str], ...] = ()
     try:
         features, ms = estimator.extract_features_timed(images, progress=progress, desc=name)
-    except MemoryError:
+    except NOT_THE_FILES_FAULT:
         raise
     except Exception:
         features, ms, failed = _find_failures(estimator, images, name, progress)
@@ -113,14 +113,14 @@ def _find_failures(
         try:
             parts[start] = estimator.extract_features_timed(chunk)
             continue
-        except MemoryError:
+        except NOT_THE_FILES_FAULT:
             raise
         except Exception as exc:
             logger.debug("%s: a chunk failed (%s); trying its images one by one", name, exc)
         for row in range(start, start + len(chunk)):
             try:
                 parts[row] = estimator.extract_features_timed([images[row]])
-            except MemoryError:
+            except NOT_THE_FILES_FAULT:
                 raise
             except Exception as exc:
                 logger.debug("%s: image %d failed", name, row, exc_info=True)

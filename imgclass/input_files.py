@@ -18,6 +18,9 @@ OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC
 #: What a folder or a FIFO/device/socket named as an input file is called.
 A_FOLDER = "a folder, not a file"
 NOT_REGULAR = "not a regular file"
+#: Faults of the machine or the install, not of one file: they stop a run instead of skipping the file (a
+#: missing compiled dependency such as numba would otherwise call every image unreadable).
+NOT_THE_FILES_FAULT: tuple[type[BaseException], ...] = (MemoryError, ImportError)
 
 
 def describe_error(exc: BaseException) -> str:

@@ -34,7 +34,7 @@ import numpy as np
 from imgclass.classifiers import REGISTRY, make_classifier
 from imgclass.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, checked_header
 from imgclass.headers import ImageHeader
-from imgclass.input_files import describe_error
+from imgclass.input_files import NOT_THE_FILES_FAULT, describe_error
 from imgclass.labels import LABEL_NAMES
 from imgclass.threads import one_thread
 from imgclass.verdict import Verdict
@@ -99,7 +99,7 @@ class ReadyClassifier:
             return []
         try:
             proba = self.predict_proba(images)
-        except MemoryError:
+        except NOT_THE_FILES_FAULT:
             raise
         except Exception:
             if len(images) == 1:
@@ -127,7 +127,7 @@ class ReadyClassifier:
                 with one_thread():
                     proba = np.asarray(fitted().predict_proba(features), dtype=np.float64)
                 share = (time.perf_counter() - start) / len(images)
-            except MemoryError:
+            except NOT_THE_FILES_FAULT:
                 raise
             except Exception as exc:  # a bad image in the batch: each image is scored and timed on its own
                 logger.debug("batch of %d failed (%s); scoring its images one by one", len(images), exc)
@@ -153,7 +153,7 @@ def _one_by_one(classifier: ReadyClassifier, images: Sequence[bytes]) -> tuple[l
 def _one_score(classifier: ReadyClassifier, image: bytes) -> float | Exception:
     try:
         return _checked_score(float(classifier.predict_proba([image])[0, 1]))
-    except MemoryError:
+    except NOT_THE_FILES_FAULT:
         raise
     except Exception as exc:
         return exc

@@ -52,3 +52,19 @@ def test_an_estimator_shares_the_table_of_its_name_and_parameters(tiny_dataset: 
     assert other is not by_name and cache_size() == 2
     with pytest.raises(ValueError, match="params go with a classifier name"):
         cached_features(tiny_dataset, fitted, diameter=3)
+
+
+def test_a_missing_dependency_stops_the_run_instead_of_skipping_every_image(
+    tiny_dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken install (here: a compiled dependency that cannot be imported) is not a bad file: before, every
+    image was skipped and the run ended in "none of the N images could be read"."""
+    clear_feature_cache()
+    estimator = make_classifier("fast")
+
+    def missing(images: object) -> object:
+        raise ModuleNotFoundError("No module named 'numba'")
+
+    monkeypatch.setattr(estimator, "extract_features_timed", missing)
+    with pytest.raises(ModuleNotFoundError, match="numba"):
+        cached_features(tiny_dataset, estimator)

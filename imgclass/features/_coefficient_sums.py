@@ -72,14 +72,14 @@ _ZERO_AC = INDEX["zero_ac"]
 _ENERGY_P10, _ENERGY_P50, _ENERGY_P90 = INDEX["energy_p10"], INDEX["energy_p50"], INDEX["energy_p90"]
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)  # type: ignore[misc, call-overload, unused-ignore]
 def _first_digit(value):  # type: ignore[no-untyped-def]
     while value >= 10:
         value //= 10
     return value
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)  # type: ignore[misc, call-overload, unused-ignore]
 def _spread(values, count):  # type: ignore[no-untyped-def]
     """``count * std`` of ``values[:count]``."""
     if count == 0:
@@ -94,7 +94,7 @@ def _spread(values, count):  # type: ignore[no-untyped-def]
     return np.sqrt(square / count) * count
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)  # type: ignore[misc, call-overload, unused-ignore]
 def _distinct(values, count, step):  # type: ignore[no-untyped-def]
     """Distinct values of ``round(values[:count] / step)``."""
     if count == 0:
@@ -109,7 +109,7 @@ def _distinct(values, count, step):  # type: ignore[no-untyped-def]
     return distinct
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)  # type: ignore[misc, call-overload, unused-ignore]
 def percentile(ordered, q):  # type: ignore[no-untyped-def]
     """``numpy.percentile(values, q)`` of sorted ``ordered`` (its default, linear method, to the last bit)."""
     n = ordered.shape[0]
@@ -124,7 +124,7 @@ def percentile(ordered, q):  # type: ignore[no-untyped-def]
     return a + (b - a) * gamma
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)  # type: ignore[misc, call-overload, unused-ignore]
 def block_sums(coef, component, part, quant, flat_level, dc_step, high_from, energy):  # type: ignore[no-untyped-def]
     """Sums over the blocks (named by :data:`SUMS`); ``energy[i]`` gets luma block i's log2(1 + AC energy).
 

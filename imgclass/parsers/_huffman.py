@@ -28,7 +28,7 @@ _MASK = (1 << TABLE_BITS) - 1
 _JIT = {"cache": True, "nogil": True}
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc, call-overload, unused-ignore]
 def bits(stream, p, n):  # type: ignore[no-untyped-def]
     """``n`` <= 25 bits of ``stream`` from bit ``p`` (zeros past its end)."""
     b = p >> 3
@@ -43,7 +43,7 @@ def bits(stream, p, n):  # type: ignore[no-untyped-def]
     return (w >> (32 - (p & 7) - n)) & ((1 << n) - 1)
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc, call-overload, unused-ignore]
 def symbol(stream, p, slot, codes, long_first, long_count, long_index, symbols):  # type: ignore[no-untyped-def]
     """The symbol whose code starts at bit ``p`` and the bit after the code; symbol -1 for no code."""
     entry = codes[slot, bits(stream, p, TABLE_BITS) & _MASK]
@@ -58,7 +58,7 @@ def symbol(stream, p, slot, codes, long_first, long_count, long_index, symbols):
     return -1, p
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc, call-overload, unused-ignore]
 def extend(stream, p, size):  # type: ignore[no-untyped-def]
     """The signed value of the ``size`` raw bits at ``p`` (ITU T.81, F.2.2.1)."""
     if size == 0:
@@ -69,7 +69,7 @@ def extend(stream, p, size):  # type: ignore[no-untyped-def]
     return raw
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc, call-overload, unused-ignore]
 def block(stream, p, dc_slot, ac_slot, tables, coef, row, store):  # type: ignore[no-untyped-def]
     """One sequential block from bit ``p``: (bit after it, DC difference, whether it broke no rule).
 
@@ -113,7 +113,7 @@ def block(stream, p, dc_slot, ac_slot, tables, coef, row, store):  # type: ignor
     return p, dc, True
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc, call-overload, unused-ignore]
 def resynchronise(stream, start, end, plan, tables, warm_up, max_tries, scratch):  # type: ignore[no-untyped-def]
     """The first bit at an MCU start after ``warm_up`` blocks that decode from ``start + t`` without a fault.
 
@@ -141,7 +141,7 @@ def resynchronise(stream, start, end, plan, tables, warm_up, max_tries, scratch)
     return -1
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc, call-overload, unused-ignore]
 def load(raw, start, stop, scratch):  # type: ignore[no-untyped-def]
     """Copy ``raw[start:stop]`` into ``scratch`` without stuffed zeros, up to the first marker; its bit count.
 
@@ -166,7 +166,7 @@ def load(raw, start, stop, scratch):  # type: ignore[no-untyped-def]
     return 8 * j
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc, call-overload, unused-ignore]
 def decode_sequential(raw, windows, plan, tables, warm_up, max_tries, scratch, coef, component, region, n):  # type: ignore[no-untyped-def]
     """Blocks of a sequential scan from each window into the outputs, from row ``n``: (rows filled, faults).
 
@@ -215,7 +215,7 @@ def decode_sequential(raw, windows, plan, tables, warm_up, max_tries, scratch, c
     return n, faults
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc, call-overload, unused-ignore]
 def decode_dc_first(raw, windows, plan, tables, al, scratch, dc):  # type: ignore[no-untyped-def]
     """DC values of the first ``len(dc)`` blocks of a progressive DC scan: (blocks read, whether faulted).
 
@@ -249,7 +249,7 @@ def decode_dc_first(raw, windows, plan, tables, al, scratch, dc):  # type: ignor
     return n, False
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc, call-overload, unused-ignore]
 def decode_ac_first(raw, windows, slot, ss, se, al, tables, scratch, coef):  # type: ignore[no-untyped-def]
     """Band ``ss..se`` of the first ``len(coef)`` blocks of a progressive AC scan: (blocks read, faulted).
 

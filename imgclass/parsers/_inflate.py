@@ -50,7 +50,7 @@ CODE_LENGTH_ORDER = np.array([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13
 _LOOKUP_BITS = 9
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)  # type: ignore[misc, call-overload, unused-ignore]
 def bits(stream, p, n):  # type: ignore[no-untyped-def]
     """``n`` <= 16 bits from bit ``p``, least significant first (zeros past the end)."""
     b = p >> 3
@@ -64,7 +64,7 @@ def bits(stream, p, n):  # type: ignore[no-untyped-def]
     return (value >> (p & 7)) & ((1 << n) - 1)
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)  # type: ignore[misc, call-overload, unused-ignore]
 def build(lengths, count, table, first, counts, offsets, symbols):  # type: ignore[no-untyped-def]
     """Canonical Huffman tables for ``lengths[:count]``; False if the lengths over-subscribe the code.
 
@@ -104,7 +104,7 @@ def build(lengths, count, table, first, counts, offsets, symbols):  # type: igno
     return True
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)  # type: ignore[misc, call-overload, unused-ignore]
 def decode(stream, p, table, first, counts, offsets, symbols):  # type: ignore[no-untyped-def]
     """(symbol, next bit) of the code at bit ``p``; symbol -1 when no code starts there."""
     entry = table[bits(stream, p, _LOOKUP_BITS)]
@@ -119,7 +119,7 @@ def decode(stream, p, table, first, counts, offsets, symbols):  # type: ignore[n
     return -1, p
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)  # type: ignore[misc, call-overload, unused-ignore]
 def walk(stream, max_symbols, stride, pixel_bytes):  # type: ignore[no-untyped-def]
     """Statistics (:data:`STATS`) of the codes of a zlib stream's first ``max_symbols`` symbols.
 
