@@ -444,38 +444,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         goals[f"{args.paths:,} paths: killed and resumed = clean run"] = million_report["kill_resume"]["identical"]
 
-    print()
-    print("| configuration                            | files/s | files per CPU-s | cores used | busy workers |")
-    print("|------------------------------------------|--------:|----------------:|-----------:|-------------:|")
-    for name, fig in f.items():
-        print(
-            f"| {name:<40} | {fig['files_per_s']:7.1f} | {fig['files_per_cpu_s']:15.1f} | "
-            f"{fig['cores_used']:10.2f} | {fig['busy_workers']:12.2f} |"
-        )
-    print()
-    lines = [
-        ("fast bulk / floor, per core", ratios["fast_vs_floor_per_core"], f">= {GOAL_FAST_VS_FLOOR}"),
-        ("accurate bulk / alone, per core", ratios["accurate_vs_alone_per_core"], f">= {GOAL_ACCURATE_VS_ALONE}"),
-        ("2 workers / 1, busy workers", ratios["busy_2_vs_1"], f">= {GOAL_BUSY_2_VS_1}"),
-        ("2 workers / 1, files/s", ratios["wall_2_vs_1"], "(shared machine: see cores used)"),
-        ("Dask LocalCluster / pool", ratios["dask_local_vs_pool"], f">= {GOAL_DASK_VS_POOL}"),
-        ("Dask scheduler address / pool", ratios["dask_address_vs_pool"], f">= {GOAL_DASK_VS_POOL}"),
-        ("scheduling cost, pool (empty chunks)", ratios["scheduling_cost_pool"], f"< {GOAL_SCHEDULING}"),
-        ("scheduling cost, Dask (empty chunks)", ratios["scheduling_cost_dask"], f"< {GOAL_SCHEDULING}"),
-        ("idle share, pool (1 - busy / 2)", ratios["idle_share_pool"], "(load and the tail)"),
-        ("idle share, Dask (1 - busy / 2)", ratios["idle_share_dask"], "(load and the tail)"),
-    ]
-    for label, value, goal in lines:
-        print(f"{label:<34} {value:6.3f}  goal {goal}")
-    if million_report is not None:
-        print(
-            f"{args.paths:,} paths / 10,000 paths, peak RSS: command {million_report['peak_ratio_main']:.2f}x, "
-            f"workers {million_report['peak_ratio_workers']:.2f}x; kill + resume identical: "
-            f"{million_report['kill_resume']['identical']}"
-        )
-    for goal, met in goals.items():
-        print(f"  [{'met' if met else 'MISSED'}] {goal}")
-
     result = {
         "benchmark": "bulk",
         "images": args.images,
@@ -500,10 +468,59 @@ def main(argv: list[str] | None = None) -> int:
         },
         "quick": args.quick,
     }
+    print()
+    print(render(result))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
     print(f"wrote {args.out}")
     return 0
+
+
+def render(result: dict[str, Any]) -> str:
+    """The result as Markdown: the figures of each configuration, the ratios against their goals, the goals met.
+
+    The one renderer of this benchmark: the run prints it, and the documentation's table is drawn from the
+    committed JSON by it (``scripts/results.py``).
+    """
+    ratios = result["ratios"]
+    machine = result["machine"]
+    rounds = f"median of {result['rounds']} rounds" if result["rounds"] > 1 else "one round"
+    lines = [
+        f"{'A quick run' if result.get('quick') else 'A full run'} on {machine['cpus']} CPUs, load average "
+        f"{machine['load_average_before'][0]:.1f} at the start and {machine['load_average_after'][0]:.1f} at the end.",
+        "",
+        f"| configuration ({result['images']:,} images, {rounds}) | files/s "
+        "| files per CPU-s | cores used | busy workers |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, fig in result["figures"].items():
+        lines.append(
+            f"| {name} | {fig['files_per_s']:.1f} | {fig['files_per_cpu_s']:.1f} | {fig['cores_used']:.2f} "
+            f"| {fig['busy_workers']:.2f} |"
+        )
+    rows = [
+        ("fast bulk / floor, per core", "fast_vs_floor_per_core", f">= {GOAL_FAST_VS_FLOOR}"),
+        ("accurate bulk / alone, per core", "accurate_vs_alone_per_core", f">= {GOAL_ACCURATE_VS_ALONE}"),
+        ("2 workers / 1, busy workers", "busy_2_vs_1", f">= {GOAL_BUSY_2_VS_1}"),
+        ("2 workers / 1, files/s", "wall_2_vs_1", "(shared machine: see cores used)"),
+        ("Dask LocalCluster / pool", "dask_local_vs_pool", f">= {GOAL_DASK_VS_POOL}"),
+        ("Dask scheduler address / pool", "dask_address_vs_pool", f">= {GOAL_DASK_VS_POOL}"),
+        ("scheduling cost, pool (empty chunks)", "scheduling_cost_pool", f"< {GOAL_SCHEDULING}"),
+        ("scheduling cost, Dask (empty chunks)", "scheduling_cost_dask", f"< {GOAL_SCHEDULING}"),
+        ("idle share, pool (1 - busy / 2)", "idle_share_pool", "(load and the tail)"),
+        ("idle share, Dask (1 - busy / 2)", "idle_share_dask", "(load and the tail)"),
+    ]
+    lines += ["", "| ratio | measured | goal |", "|---|---:|---|"]
+    lines += [f"| {label} | {ratios[key]:.3f} | {goal} |" for label, key, goal in rows if key in ratios]
+    million = result.get("million")
+    if million:
+        lines.append(
+            f"| paths: peak RSS against 10,000 paths (command / workers) | {million['peak_ratio_main']:.2f}x / "
+            f"{million['peak_ratio_workers']:.2f}x | < 1.25x |"
+        )
+    lines += ["", "| goal | |", "|---|---|"]
+    lines += [f"| {goal} | {'met' if met else '**missed**'} |" for goal, met in result["goals"].items()]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -610,9 +610,10 @@ def render(results: dict[str, Any]) -> str:
             ratio = f"{row['ratio']:.2f}x" if "ratio" in row else ""
             spread = f"{row['min']:.0f}-{row['max']:.0f}"
             lines.append(f"| {peer} | {row['median']:.0f} {row['unit']} | {spread} | {ratio} |")
+    lines.append("")  # the goals as a Markdown list: the documentation draws this text from the committed JSON
     for goal, value in results["goals"].items():
         verdict = "met" if value["met"] else "missed"
-        lines.append(f"goal {goal}: {value['ratio']:.2f}x against {value['goal']}x ({verdict})")
+        lines.append(f"- goal {goal}: {value['ratio']:.2f}x against {value['goal']}x ({verdict})")
     return "\n".join(lines)
 
 

@@ -42,11 +42,17 @@ class Record:
     manifest every image is its own group.
     """
 
+    #: The encoded file, as read.
     data: bytes
+    #: 0 real, 1 animated.
     label: int
+    #: Where it came from: the filename prefix ``source__name.ext``, or the manifest's source.
     source: str
+    #: The file it was read from.
     path: Path
+    #: The kind of image, for leave-one-domain-out.
     domain: str = ""
+    #: Its content group: an image and its derived views share one.
     group: str = ""
 
     def __post_init__(self) -> None:

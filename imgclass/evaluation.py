@@ -386,6 +386,7 @@ def score_predictions(
 
 
 def per_source_scores(y_true: IntArray, y_pred: IntArray, sources: StrArray) -> tuple[SourceScore, ...]:
+    """Accuracy and its Wilson interval for each source in ``sources``, one row per source."""
     return tuple(SourceScore(*row) for row in _subset_rows(y_true, y_pred, sources))
 
 
@@ -419,6 +420,7 @@ def make_splitter(cv: str, folds: int, seed: int) -> Any:
 
 
 def protocol_name(cv: str, folds: int) -> str:
+    """The name a report gives protocol ``cv``: ``5-fold`` (for ``folds=5``), ``by-source`` or ``by-domain``."""
     return {"stratified": f"{folds}-fold", "source": "by-source", "domain": "by-domain"}[check_cv(cv)]
 
 

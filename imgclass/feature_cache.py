@@ -1,7 +1,7 @@
 """A classifier's features, computed once per data set and parameter set within a process.
 
 Features are a pure function of a classifier's parameters (see
-:class:`imgclass.classifiers.ImageClassifier`), not of its fitted state, so evaluation scores every
+:class:`imgclass.classifiers.base.ImageClassifier`), not of its fitted state, so evaluation scores every
 protocol of a classifier on one feature pass, and the notebooks redraw widgets and rerun sweeps over the
 same images without recomputing them. The cache holds read-only arrays and lives as long as the process
 (or kernel); it keeps at most :data:`MAX_TABLES` tables, dropping the oldest first.

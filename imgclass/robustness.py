@@ -66,18 +66,22 @@ def _encode(image: BGRImage, extension: str, params: Sequence[int] = ()) -> byte
 
 
 def jpeg_q75(image: BGRImage) -> bytes:
+    """Re-encode as JPEG at quality 75."""
     return _encode(image, ".jpg", (cv2.IMWRITE_JPEG_QUALITY, 75))
 
 
 def png(image: BGRImage) -> bytes:
+    """Re-encode as PNG (lossless)."""
     return _encode(image, ".png")
 
 
 def webp(image: BGRImage) -> bytes:
+    """Re-encode as WEBP at quality 80."""
     return _encode(image, ".webp", (cv2.IMWRITE_WEBP_QUALITY, 80))
 
 
 def downscale_half(image: BGRImage) -> bytes:
+    """Halve the size (area interpolation), then JPEG at quality 90."""
     height, width = image.shape[:2]
     half = cv2.resize(image, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
     return _encode(half, ".jpg", (cv2.IMWRITE_JPEG_QUALITY, 90))
@@ -112,14 +116,17 @@ def viewer_frame(image: BGRImage) -> BGRImage:
 
 
 def screenshot(image: BGRImage) -> bytes:
+    """A screenshot of the image in a viewer: scaled to 80% (bilinear) inside a window frame, as PNG."""
     return _encode(viewer_frame(viewer_resize(image)), ".png")
 
 
 def screenshot_frame_only(image: BGRImage) -> bytes:
+    """The screenshot's window frame around the image at its own size, as PNG (no resize)."""
     return _encode(viewer_frame(image), ".png")
 
 
 def screenshot_resize_only(image: BGRImage) -> bytes:
+    """The screenshot's 80% bilinear resize alone, as PNG (no frame)."""
     return _encode(viewer_resize(image), ".png")
 
 

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Render the README's notebook figures to ``docs/figures/`` from the package, one per notebook.
+"""Render the documentation's figures to ``docs/figures/`` from the package: one per notebook, and the results'.
 
-    python scripts/make_figures.py [--data DIR] [--out DIR] [--only 01 04 ...]
+    python scripts/make_figures.py [--data DIR] [--out DIR] [--only 01 04 ... results]
+
+``--only results`` draws the figures of the committed results files (``docs/results/*.json``, see
+``scripts/results.py``) into ``docs/figures/results/``, with the same :mod:`imgclass.plots` functions the
+notebooks use; run it after remaking a results file.
 
 Each figure is drawn by the same package functions the notebook calls, on the bundled reference set
 (or ``--data``), with the notebooks' seeds, so the PNGs are the notebooks' findings and a rerun on the
@@ -18,6 +22,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import cv2
 import matplotlib
@@ -41,6 +47,9 @@ from imgclass.exploration.thresholds import roc, threshold_outcome
 from imgclass.features.byte_lengths import byte_length_matrix
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+import results  # noqa: E402  (scripts/results.py: the results files and their names)
+
 SEED = 0
 Figure = Callable[[Dataset], object]
 
@@ -114,6 +123,43 @@ def fig06(dataset: Dataset) -> object:
     return plots.protocol_chart([stratified, by_source])
 
 
+def _as_report(rows: list[dict[str, Any]]) -> SimpleNamespace:
+    """A report-shaped view of results-file rows, for the plots that take a :class:`~imgclass.evaluation.Report`."""
+
+    def row(r: dict[str, Any]) -> SimpleNamespace:
+        per = r["per_domain"] if r["protocol"] == "by-domain" else r["per_source"]
+        groups = [SimpleNamespace(**{**g, "source": g.get("source") or g.get("domain")}) for g in per]
+        return SimpleNamespace(**{**r, "per_source": groups})
+
+    return SimpleNamespace(classifiers=[row(r) for r in rows])
+
+
+def _held_out(name: str, protocol: str, classifiers: tuple[str, ...]) -> list[dict[str, Any]]:
+    # v2-refit: its results file, or the page of its first record until that is made.
+    rows = results.v2_refit(protocol) if name == "v2-refit" else results.protocol_rows(results.load(name), protocol)
+    return [rows[c] for c in classifiers]
+
+
+def results_figures(out: Path) -> list[Path]:
+    """The per-source and per-domain heat maps of the results files that exist."""
+    wanted = [
+        ("poster-per-source.png", "poster", "by-source", results.POSTER_CLASSIFIERS),
+        ("reference-models-per-source.png", "reference-refit", "by-source", results.MODELS),
+        ("v2-per-domain.png", "v2-refit", "by-domain", results.EVERY_CLASSIFIER),
+    ]
+    written = []
+    for file_name, name, protocol, classifiers in wanted:
+        if not results.RESULTS[name].path.exists() and name != "v2-refit":
+            print(f"{file_name}: skipped, no results file {results.RESULTS[name].path.name} (scripts/results.py make)")
+            continue
+        fig = plots.per_source_chart(_as_report(_held_out(name, protocol, classifiers)))
+        path = out / file_name
+        fig.savefig(path, dpi=80, metadata={"Software": None}, pil_kwargs={"optimize": True})
+        plt.close("all")
+        written.append(path)
+    return written
+
+
 FIGURES: dict[str, tuple[str, Figure]] = {
     "01": ("01_byte_lengths.png", fig01),
     "02": ("02_one_hot_ranges.png", fig02),
@@ -128,12 +174,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="folder with real/ and animated/ (default: bundled)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "figures", help="output folder")
-    parser.add_argument("--only", nargs="*", choices=sorted(FIGURES), help="just these notebooks' figures")
+    parser.add_argument(
+        "--only", nargs="*", choices=[*sorted(FIGURES), "results"], help="just these notebooks' figures, or results'"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    dataset = load_dataset(args.data)
     args.out.mkdir(parents=True, exist_ok=True)
-    for key in args.only or sorted(FIGURES):
+    if args.only is None or "results" in args.only:
+        (args.out / "results").mkdir(exist_ok=True)
+        for path in results_figures(args.out / "results"):
+            print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+    keys = [k for k in args.only or sorted(FIGURES) if k != "results"]
+    dataset = load_dataset(args.data) if keys else None
+    for key in keys:
+        assert dataset is not None
         name, draw = FIGURES[key]
         start = time.perf_counter()
         fig = draw(dataset)

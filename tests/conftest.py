@@ -10,6 +10,8 @@ import pytest
 import sklearn
 from threadpoolctl import threadpool_limits
 
+from tests.browser import checked_chromium
+
 SAMPLE_DIR = Path(sklearn.__file__).parent / "datasets" / "images"
 
 
@@ -88,3 +90,9 @@ def tiny_dir(tmp_path: Path, tiny_set: tuple[list[bytes], np.ndarray]) -> Path:
         source = ("drawn" if label else "photo") + ("_a" if i % 4 < 2 else "_b")
         (folder / f"{source}__{i:03d}.jpg").write_bytes(data)
     return tmp_path / "set"
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium for Playwright; skips without it (fails under ``IMGCLASS_REQUIRE_BROWSER=1``)."""
+    return checked_chromium()

@@ -60,3 +60,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert install, "the README's second command is gone"
     assert f'pip install -q -e ".[{install.group(1)}]"' in ci
     assert re.search(r"^python3 -m pytest$", ci, re.MULTILINE)
+
+
+def test_ci_builds_the_site_with_the_readme_command() -> None:
+    """The README's one command for the site is what CI runs (CI adds only -q), warnings as errors."""
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    named = re.search(r"`(sphinx-build [^`]+)`", readme)
+    assert named, "the README no longer names the command that builds the site"
+    assert {"-W", "-n"} <= set(named.group(1).split()), "the site builds with warnings as errors and nitpicky links"
+    ran = re.search(r"^sphinx-build .*$", ci, re.MULTILINE)
+    assert ran, ".ci/run does not build the site"
+    assert [a for a in ran.group(0).split() if a != "-q"] == named.group(1).split()
+    # Built before the tests: the site's browser test opens the result.
+    assert ci.index(ran.group(0)) < ci.index("python3 -m pytest")

@@ -109,15 +109,17 @@ def test_no_committed_file_links_outside_the_repository() -> None:
     assert not bad, "\n".join(bad)
 
 
-def notebooks_section(readme: str) -> str:
-    match = re.search(r"^## Notebooks\n(.*?)(?=^## )", readme, re.MULTILINE | re.DOTALL)
-    assert match, "the README has no '## Notebooks' section"
+def readme_section(title: str) -> str:
+    """The text of the README's ``## title`` section, up to the next one."""
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", readme, re.MULTILINE | re.DOTALL)
+    assert match, f"the README has no '## {title}' section"
     return match.group(1)
 
 
 def test_readme_indexes_every_notebook() -> None:
     on_disk = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
-    section = notebooks_section((ROOT / "README.md").read_text())
+    section = readme_section("Notebooks")
     listed = [Path(t).name for t in links(section) if t.endswith(".ipynb")]
     missing = sorted(set(on_disk) - set(listed))
     stale = sorted(set(listed) - set(on_disk))
@@ -138,20 +140,82 @@ def test_notebook_count_pattern() -> None:
     assert not NOTEBOOK_COUNT.search("The notebooks take the claims")
 
 
-#: "`combined` 181 KB": a shipped model's size as the README states it.
+#: "`combined` 181 KB": a shipped model's size as a page states it.
 MODEL_SIZE = re.compile(r"`([a-z][a-z0-9-]*)`\s*\n?\s*([\d,.]+)\s*KB")
 
 
-def test_readme_model_sizes_match_the_files() -> None:
-    readme = (ROOT / "README.md").read_text()
+def documentation_pages() -> list[Path]:
+    """The README and the site's Markdown pages (not the build, not the generated API pages)."""
+    docs = [p for p in sorted((ROOT / "docs").rglob("*.md")) if not {"_build", "api"} & set(p.parts)]
+    return [ROOT / "README.md", *docs]
+
+
+def test_stated_model_sizes_match_the_files() -> None:
     checked = 0
-    for name, stated in MODEL_SIZE.findall(readme):
-        model = ROOT / "imgclass" / "models" / f"{name}.json"
-        if not model.exists():
-            continue
-        actual = model.stat().st_size / 1000
-        assert abs(float(stated.replace(",", "")) - actual) <= 0.05 * actual, (
-            f"the README says `{name}` is {stated} KB; imgclass/models/{name}.json is {actual:.0f} KB"
-        )
-        checked += 1
-    assert checked, "the README no longer states a shipped model's size as `name` N KB"
+    for page in documentation_pages():
+        for name, stated in MODEL_SIZE.findall(page.read_text()):
+            model = ROOT / "imgclass" / "models" / f"{name}.json"
+            if not model.exists():
+                continue
+            actual = model.stat().st_size / 1000
+            assert abs(float(stated.replace(",", "")) - actual) <= 0.05 * actual, (
+                f"{page.relative_to(ROOT)} says `{name}` is {stated} KB; imgclass/models/{name}.json is {actual:.0f} KB"
+            )
+            checked += 1
+    assert checked, "no page states a shipped model's size as `name` N KB any more"
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub and MyST (``myst_heading_anchors``) give a heading."""
+    text = re.sub(r"[`*_]|\[([^]]*)\]\([^)]*\)", r"\1", heading.strip().lower())
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(text: str) -> list[str]:
+    """Every heading's slug in order (a repeated heading repeats its slug), and explicit ``(name)=`` targets."""
+    body = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+    headings = [slug(h) for h in re.findall(r"^#{1,6}\s+(.+)$", body, re.MULTILINE)]
+    return headings + re.findall(r"^\(([\w-]+)\)=$", body, re.MULTILINE)
+
+
+def test_slug_pattern() -> None:
+    assert slug("Speed: `benchmarks/classifiers.py`") == "speed-benchmarksclassifierspy"
+    assert slug("Bulk on every core, or a Dask cluster") == "bulk-on-every-core-or-a-dask-cluster"
+    assert anchors("# A\n```text\n# not a heading\n```\n## B c\n(target)=\n") == ["a", "b-c", "target"]
+
+
+def test_every_anchor_link_lands_on_one_heading() -> None:
+    """``[Speed](#speed)`` once landed on the bulk section: a link's heading must exist, and exist once."""
+    bad = []
+    for page in documentation_pages():
+        text = page.read_text()
+        for target in links(text):
+            if "#" not in target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):
+                continue
+            path, anchor = target.split("#", 1)
+            linked = page if not path else (page.parent / path).resolve()
+            if linked.suffix != ".md" or not linked.exists():
+                continue
+            found = anchors(linked.read_text()).count(anchor)
+            if found != 1:
+                bad.append(f"{page.relative_to(ROOT)} -> {target}: {found} headings with that anchor")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_skip_list_is_only_skips() -> None:
+    """Install advice once sat glued to the last skip bullet ("... With conda: ...")."""
+    section = readme_section("Where tests may skip")
+    bullets = re.findall(r"^- (.*?)(?=^- |^\n|\Z)", section, re.MULTILINE | re.DOTALL)
+    assert len(bullets) >= 5
+    for bullet in bullets:
+        assert not re.search(r"conda|pip install|environment\.yml", bullet), f"not a skip: {bullet}"
+
+
+def test_the_readme_explains_every_expected_failure() -> None:
+    section = readme_section("Where tests may skip")
+    sources = "\n".join(p.read_text() for p in (ROOT / "tests").rglob("*.py") if p != Path(__file__).resolve())
+    assert "pytest.mark.xfail" not in sources and "pytest.xfail(" not in sources, "explain the new xfail in the README"
+    checks = re.findall(r'"(check_\w+)":', sources)
+    assert checks, "no expected failures left: drop their explanation from the README"
+    for check in checks:
+        assert check in section, f"the README's list of skips does not explain the expected failure {check}"

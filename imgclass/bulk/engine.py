@@ -71,7 +71,7 @@ class BulkOptions:
     recursive : bool
         Descend into subfolders of the folders given (without it, each subfolder gets an error line).
     classifier : str, ClassifierSpec or estimator, optional
-        A registry name (default :data:`~imgclass.bulk.spec.DEFAULT_CLASSIFIER`, the accurate one; the
+        A registry name (default :data:`~imgclass.ready.DEFAULT_CLASSIFIER`, the accurate one; the
         fast one is :data:`~imgclass.ready.FAST_CLASSIFIER`), or a fitted estimator with
         ``predict_proba`` on encoded bytes. ``model`` is a saved model file instead.
     workers : int

@@ -29,6 +29,7 @@ def _command_modules() -> list[ModuleType]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``imgclass`` argument parser: global options and one subcommand per module of :mod:`imgclass.cli`."""
     parser = argparse.ArgumentParser(
         prog="imgclass",
         description="Tell camera photographs (real) from animated images.",
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``); configure logging; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)

@@ -17,6 +17,7 @@ ORDER = 30
 
 
 def register(subparsers: Any) -> None:
+    """Add the ``classify`` subcommand (bulk classification) to ``subparsers``."""
     from imgclass.bulk.engine import DASK_CHUNK_SIZE, DEFAULT_CHUNK_SIZE
     from imgclass.classifiers import classifier_names
     from imgclass.decode import DEFAULT_MAX_PIXELS
@@ -81,6 +82,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Classify the paths of ``args`` through :mod:`imgclass.bulk`; 0 if every path was classified, 1 if some failed."""
     from concurrent.futures.process import BrokenProcessPool
 
     from imgclass.bulk.engine import BulkOptions, classify_batches

@@ -18,6 +18,7 @@ ORDER = 20
 
 
 def register(subparsers: Any) -> None:
+    """Add the ``evaluate`` subcommand (fit on a training set, score on a test set) to ``subparsers``."""
     parser = subparsers.add_parser(
         "evaluate",
         help="fit on a training set, score on a separate test set",
@@ -43,6 +44,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Score the classifiers of ``args`` on the test folder (:func:`imgclass.evaluation.evaluate`), print it."""
     from imgclass.evaluation import evaluate
 
     names, models = chosen(args)

@@ -11,6 +11,7 @@ from imgclass.prepare import DEFAULT_QUALITY, DEFAULT_SIZE, prepare_folder
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``prepare`` subcommand (normalise a folder-per-class set) to ``subparsers``."""
     parser = subparsers.add_parser(
         "prepare",
         help="normalise SRC/{real,animated}/* into DST as square JPEGs",
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Normalise ``args.src`` into ``args.dst`` (:func:`imgclass.prepare.prepare_folder`); 1 if any was skipped."""
     report = prepare_folder(args.src, args.dst, size=args.size, quality=args.quality, progress=not args.no_progress)
     print(f"wrote {len(report.written)} images to {args.dst}")
     if not report.skipped:

@@ -11,6 +11,7 @@ ORDER = 10
 
 
 def register(subparsers: Any) -> None:
+    """Add the ``reproduce`` subcommand (the poster's metrics table) to ``subparsers``."""
     parser = subparsers.add_parser(
         "reproduce",
         help="the poster's metrics table on our data",
@@ -127,6 +128,7 @@ def chosen(args: argparse.Namespace) -> tuple[list[str], tuple[Any, ...]]:
 
 
 def print_report(report: Any, args: argparse.Namespace) -> None:
+    """Print ``report`` as JSON (``--json``) or as the text tables, per source too with ``--per-source``."""
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return
@@ -148,6 +150,7 @@ def print_report(report: Any, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Cross-validate the classifiers of ``args`` (:func:`imgclass.evaluation.reproduce`) and print the report."""
     from imgclass.evaluation import reproduce
 
     names, models = chosen(args)

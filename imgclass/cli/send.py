@@ -16,6 +16,7 @@ ORDER = 41
 
 
 def register(subparsers: Any) -> None:
+    """Add the ``send`` subcommand (the TCP client) to ``subparsers``."""
     parser = subparsers.add_parser(
         "send",
         help="send images to an imgclass server and print the verdicts",
@@ -44,6 +45,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Send the images of ``args`` with :class:`~imgclass.transfer.client.ImageClient`; print the verdicts."""
     import ssl
 
     from imgclass.transfer.client import ImageClient, image_files

@@ -19,6 +19,7 @@ TOKEN_ENV = "IMGCLASS_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 
 def register(subparsers: Any) -> None:
+    """Add the ``serve`` subcommand (the TCP server) to ``subparsers``."""
     from imgclass.cli._args import add_classifier_option
     from imgclass.ready import DEFAULT_CLASSIFIER
 
@@ -106,6 +107,7 @@ def register(subparsers: Any) -> None:
 
 
 def add_security_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the token and TLS options that ``serve`` and ``send`` share to ``parser``."""
     parser.add_argument(
         "--token-file",
         type=Path,
@@ -128,6 +130,7 @@ def read_token(args: argparse.Namespace) -> str | None:
 
 
 def clean_token(text: str, where: str) -> str:
+    """The token read from ``where``, without one final line ending; ``ValueError`` if empty or padded."""
     for ending in ("\r\n", "\n"):
         if text.endswith(ending):
             text = text[: -len(ending)]
@@ -143,6 +146,7 @@ def clean_token(text: str, where: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run an :class:`~imgclass.transfer.server.ImageServer` with the options of ``args`` until interrupted."""
     import ssl
 
     from imgclass.decode import DEFAULT_MAX_PIXELS

@@ -11,6 +11,7 @@ ORDER = 25
 
 
 def register(subparsers: Any) -> None:
+    """Add the ``train`` subcommand (fit a classifier and save it as a model file) to ``subparsers``."""
     from imgclass.classifiers import classifier_names
 
     parser = subparsers.add_parser(
@@ -53,6 +54,7 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Fit the classifier of ``args`` on its data folder and save it (:func:`imgclass.models.save_model`)."""
     from imgclass.classifiers import make_classifier
     from imgclass.data import load_dataset
     from imgclass.models import describe_training, save_model

@@ -2,8 +2,8 @@
 
 Leave-one-domain-out: each domain in turn is the test set, and the training set is every other image
 whose content group does not appear in that domain (an image and its derived copy, say a greyscale
-view, never sit on both sides). Features are computed once (:class:`~imgclass.classifiers.combined.
-CombinedClassifier`'s single decode gives both blocks), so only the models are refitted per fold.
+view, never sit on both sides). Features are computed once (the single decode of
+:class:`~imgclass.classifiers.combined.CombinedClassifier` gives both blocks), so only the models are refitted per fold.
 
 Variants: ``fast`` (hand-made features, calibrated gradient boosting), ``embedding`` (the network
 block of ``combined`` alone: the 256 activations of the hidden layer of the MobileNetV2's head, a

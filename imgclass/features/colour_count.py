@@ -53,7 +53,7 @@ def top_colour_share(
     size: int | None = POSTER_SIZE,
     n_colours: int = POSTER_N_COLOURS,
 ) -> float:
-    """Share of pixels covered by the ``n_colours`` most common colours, after resizing to ``size``².
+    """Share of pixels covered by the ``n_colours`` most common colours, after resizing to ``size`` x ``size``.
 
     ``size=None`` skips the resize (see :func:`count_size`).
     """

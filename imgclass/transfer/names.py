@@ -20,7 +20,7 @@ from typing import Final
 MAX_STEM_BYTES: Final = 120
 FALLBACK_STEM: Final = "image"
 
-#: The canonical extension of each format :func:`imgclass.headers.sniff_format` knows, and the
+#: The canonical extension of each format :func:`imgclass.parsers.container.sniff_format` knows, and the
 #: extensions a client may use for it and keep.
 EXTENSIONS: Final[dict[str, tuple[str, ...]]] = {
     "jpeg": (".jpg", ".jpeg", ".jpe"),

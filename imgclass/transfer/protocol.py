@@ -290,6 +290,7 @@ def decode_request(
 
 
 def parse_server_header(data: bytes) -> ServerHeader:
+    """Unpack and check a server frame's 12-byte header; :class:`ProtocolError` if it is not one."""
     if len(data) != SERVER_HEADER.size:
         raise ProtocolError(f"truncated frame: header has {len(data)} of {SERVER_HEADER.size} bytes")
     magic, version, kind, flags, reserved, body_len = SERVER_HEADER.unpack(data)
@@ -311,6 +312,7 @@ def reply_tag(key: bytes, nonce: bytes, seq: int, header: bytes, body: bytes) ->
 def encode_server_frame(
     kind: int, body: Mapping[str, Any], *, key: bytes | None = None, nonce: bytes = b"", seq: int = 0
 ) -> bytes:
+    """A server frame: header, JSON ``body`` and, with a ``key``, the tag bound to ``nonce`` and ``seq``."""
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     if len(raw) > MAX_BODY_BYTES:
         raise ValueError(f"reply body of {len(raw)} bytes exceeds {MAX_BODY_BYTES}")

@@ -22,35 +22,15 @@ from pathlib import Path
 
 import pytest
 
+from tests import browser as chromium_support
+from tests.browser import CHROMIUM_ARGS
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = "04_colour_count.ipynb"
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: Generous: a busy 2-core machine runs the whole notebook (a colour count of every image) in here.
 RUN_ALL_TIMEOUT_MS = 480_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("IMGCLASS_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"IMGCLASS_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
-
-
-def chromium_path() -> str:
-    for candidate in (os.environ.get("IMGCLASS_CHROMIUM"), *CHROMIUM_CANDIDATES, shutil.which("chromium")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    _missing("no Chromium found (apt-get install chromium, or set IMGCLASS_CHROMIUM)")
-    raise AssertionError("unreachable")
 
 
 def free_port() -> int:
@@ -72,17 +52,6 @@ def wait_for_server(url: str, proc: subprocess.Popen[bytes], log: Path, timeout:
             pass
         time.sleep(0.2)  # polling a server that is starting up, bounded by the deadline
     pytest.fail(f"jupyter lab did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-@pytest.fixture
-def chromium() -> str:
-    """Chromium's path, once Playwright is known to be importable (checked before JupyterLab starts)."""
-    executable = chromium_path()
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _missing("Playwright for Python is not installed (pip install playwright; never `playwright install`)")
-    return executable
 
 
 @pytest.fixture
@@ -123,15 +92,15 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 def test_missing_chromium_skips_unless_required(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM_CANDIDATES", ())
+    monkeypatch.setattr(chromium_support, "CHROMIUM_CANDIDATES", ())
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     monkeypatch.delenv("IMGCLASS_CHROMIUM", raising=False)
     monkeypatch.delenv("IMGCLASS_REQUIRE_BROWSER", raising=False)
     with pytest.raises(pytest.skip.Exception, match="no Chromium found"):
-        chromium_path()
+        chromium_support.chromium_path()
     monkeypatch.setenv("IMGCLASS_REQUIRE_BROWSER", "1")
     with pytest.raises(pytest.fail.Exception, match="IMGCLASS_REQUIRE_BROWSER=1 but no Chromium"):
-        chromium_path()
+        chromium_support.chromium_path()
 
 
 def test_notebook_04_runs_and_its_slider_moves(chromium: str, lab: tuple[str, str], tmp_path: Path) -> None:
