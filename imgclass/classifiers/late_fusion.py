@@ -46,6 +46,7 @@ class Mix:
 
 
 def balanced_accuracy(y: npt.NDArray[Any], predicted: npt.NDArray[np.bool_]) -> float:
+    """The mean of the two classes' recalls (``predicted`` True means animated)."""
     y = np.asarray(y).astype(bool)
     return float(0.5 * (predicted[y].mean() + (~predicted[~y]).mean()))
 

@@ -54,6 +54,7 @@ SHARD: Final = 512
 
 
 def image_key(data: bytes) -> str:
+    """The key of an image's rows: the SHA-256 of its bytes."""
     return hashlib.sha256(data).hexdigest()
 
 

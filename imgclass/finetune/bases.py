@@ -56,6 +56,7 @@ DEPTHS: Final = ("conv", "block")
 
 
 def check_base(name: str) -> Base:
+    """The base called ``name``, or a ``ValueError`` naming the known ones."""
     try:
         return BASES[name]
     except KeyError:

@@ -55,6 +55,8 @@ class ConvBN(nn.Sequential):
 
 
 class SqueezeExcitation(nn.Module):
+    """Channel gates from the pooled map (torchvision's ``SqueezeExcitation``, SiLU inside, sigmoid gate)."""
+
     def __init__(self, channels: int, squeeze: int) -> None:
         super().__init__()
         self.fc1 = nn.Conv2d(channels, squeeze, 1)
@@ -66,6 +68,8 @@ class SqueezeExcitation(nn.Module):
 
 
 class MBConv(nn.Module):
+    """An inverted-residual block: expand, depthwise, squeeze-excitation, project (torchvision's ``MBConv``)."""
+
     def __init__(self, expand: int, kernel: int, stride: int, cin: int, cout: int) -> None:
         super().__init__()
         hidden = cin * expand

@@ -25,6 +25,7 @@ def _slices(result: StudyResult) -> list[tuple[str, np.ndarray]]:
 
 
 def variant_table(result: StudyResult, variants: Sequence[str]) -> list[str]:
+    """Every variant's clean score overall, per domain and on the faces slice, with the worst domain."""
     study, y = result.study, result.study.labels
     probs = result.probabilities
     lines = [
@@ -51,6 +52,7 @@ def variant_table(result: StudyResult, variants: Sequence[str]) -> list[str]:
 
 
 def choices_table(result: StudyResult) -> list[str]:
+    """What the nested rule chose in each fold."""
     mixes = [v for v in result.choices if v.startswith("mix:")]
     header = (
         "| held-out domain | hand weight (`combined`) | inner score | "
@@ -70,6 +72,7 @@ def choices_table(result: StudyResult) -> list[str]:
 
 
 def stress_tables(result: StudyResult, variants: Sequence[str], per_domain: Sequence[str]) -> list[str]:
+    """Each transform's change from clean on the stress subset, overall and (for ``per_domain``) per domain."""
     study, y = result.study, result.study.labels
     transforms = [t for t in next(iter(result.probabilities.values())) if t != "clean"]
     if not transforms:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -186,6 +187,32 @@ def fit_top(
     return top
 
 
+def save_top(top: Top, path: Path) -> None:
+    """The trained weights of ``top`` (body by ONNX name, and the head) as ``.npz``."""
+    arrays: dict[str, Any] = {f"body:{k}": v for k, v in top.body.onnx_parameters().items()}
+    arrays["head:weight"] = top.head.weight.detach().numpy()
+    arrays["head:bias"] = top.head.bias.detach().numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path.with_suffix(".tmp.npz"), **arrays)
+    path.with_suffix(".tmp.npz").rename(path)
+
+
+def load_top(graph: onnx.ModelProto, config: TopConfig, path: Path) -> Top:
+    """A :class:`Top` of ``config`` holding the weights :func:`save_top` wrote."""
+    base = check_base(config.base)
+    top = Top(graph, base, base.cuts[config.cut_depth])
+    with np.load(path) as archive:
+        body = {k.removeprefix("body:"): archive[k] for k in archive.files if k.startswith("body:")}
+        state = {key: torch.from_numpy(body[name]) for key, name in top.body.tensor_names.items() if name in body}
+        state["head.weight"], state["head.bias"] = (torch.from_numpy(archive[f"head:{n}"]) for n in ("weight", "bias"))
+    missing = {k for k, _ in top.body.named_parameters()} - set(state)
+    if missing:
+        raise ValueError(f"{path} lacks weights for {sorted(missing)[:3]}...")
+    top.body.load_state_dict({k: v for k, v in state.items() if not k.startswith("head.")}, strict=False)
+    top.head.load_state_dict({"weight": state["head.weight"], "bias": state["head.bias"]})
+    return top.eval()
+
+
 def export(graph: onnx.ModelProto, top: Top) -> onnx.ModelProto:
     """The whole base graph with ``top``'s trained weights and a ``logit`` output (others dropped)."""
     trained = write_back(graph, top.body.onnx_parameters())
@@ -202,7 +229,9 @@ __all__ = [
     "export",
     "fit_probe",
     "fit_top",
+    "load_top",
     "predict_logits",
+    "save_top",
     "set_threads",
     "top_features",
 ]

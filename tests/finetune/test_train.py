@@ -11,7 +11,16 @@ from imgclass.features.embedding import network_input
 from imgclass.features.working_image import decode_working
 from imgclass.finetune.activations import ActivationCache, Lower, image_key, variant_bytes
 from imgclass.finetune.bases import BASES, base_graph
-from imgclass.finetune.train import TopConfig, balanced_order, export, fit_top, predict_logits, set_threads
+from imgclass.finetune.train import (
+    TopConfig,
+    balanced_order,
+    export,
+    fit_top,
+    load_top,
+    predict_logits,
+    save_top,
+    set_threads,
+)
 from tests.conftest import draw_cartoon, encode, noisy_photo
 
 
@@ -66,6 +75,9 @@ def test_a_trained_top_exports_to_the_network_cv2_runs(tmp_path: Path, tiny, nsf
     assert ((logits > 0) == y.astype(bool)).mean() >= 0.9  # photos and cartoons this different: learnt
     # Seeded: the same configuration gives the same network.
     assert np.array_equal(predict_logits(fit_top(nsfwjs, config, x, y), x), logits)
+    # Kept on disk and read back (a finished fold is not trained again).
+    save_top(top, tmp_path / "top.npz")
+    assert np.array_equal(predict_logits(load_top(nsfwjs, config, tmp_path / "top.npz"), x), logits)
     # The exported graph, run by cv2.dnn on the images themselves, gives the torch top's log-odds.
     net = cv2.dnn.readNetFromONNX(np.frombuffer(export(nsfwjs, top).SerializeToString(), np.uint8))
     for i in (0, 20):
