@@ -1,6 +1,6 @@
 """Benchmark bulk classification against the decode floor, across workers and Dask, and over a million paths.
 
-    python benchmarks/bulk.py            # 2,000 images x 3 rounds, then the million-path run: ~10 min on 2 cores
+    python benchmarks/bulk.py            # 2,000 images x 5 rounds, then the million-path run: ~15 min on 2 cores
     python benchmarks/bulk.py --quick    # 400 images, 1 round, 100,000 paths: a smoke run
 
 Needs the ``dask`` extra (``distributed`` and ``psutil``): ``pip install -e ".[dask]"``, checked before
@@ -24,6 +24,9 @@ baseline measured in that run:
 * **Scheduling cost**: the same number of chunks of paths that cost a worker almost nothing (missing
   files) through the same pool or cluster, as a share of the real run's time: what scheduling, shipping
   and collecting the chunks costs.
+* **Where fast's time goes**: CPU time per file of each step of ``fast`` on the same files, in this process,
+  batches of the chunk size as in bulk: reading, the header check, the reduced decode, each family of
+  statistics (one family at a time over the batch, as ``FastClassifier`` does) and the model.
 * **Million paths**: ``imgclass classify @list --fast --workers 2 --out ...`` as a subprocess on a list of
   1,000,000 lines naming the folder's files over and over, against the same command on 10,000 lines:
   the peak resident memory (VmHWM) of the command and of its worker processes, then a run killed at a
@@ -63,7 +66,7 @@ import psutil  # noqa: E402
 
 from imgclass.bulk import BulkOptions, BulkResult, classify_paths, open_output, process_pool, read_results  # noqa: E402
 from imgclass.bulk.dask_backend import local_cluster, quiet_dask_logs  # noqa: E402
-from imgclass.bulk.engine import DASK_CHUNK_SIZE, DEFAULT_CHUNK_SIZE  # noqa: E402
+from imgclass.bulk.engine import DASK_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, chunks  # noqa: E402
 from imgclass.bulk.worker import clear_cache, start_worker  # noqa: E402
 from imgclass.features.working_image import WORKING_SIDE, decode_working  # noqa: E402
 from imgclass.ready import DEFAULT_CLASSIFIER, FAST_CLASSIFIER, ready  # noqa: E402
@@ -159,6 +162,52 @@ def classifier_alone(name: str, images: list[bytes], batch: int) -> int:
     for start in range(0, len(images), batch):
         classifier.predict_proba(images[start : start + batch])
     return len(images)
+
+
+def fast_steps(paths: list[str], batch: int, rounds: int) -> dict[str, float]:
+    """Median CPU microseconds per file of each step of ``fast`` (the bulk worker's order, in batches)."""
+    from imgclass.classifiers.fast import COLOUR_SIDE
+    from imgclass.features.colour_stats import histogram_peakiness, palette_stats
+    from imgclass.features.gradients import gradient_stats
+    from imgclass.features.noise import bilateral_stats, noise_stats
+    from imgclass.features.tone import tone_stats
+    from imgclass.features.working_image import fit_within
+    from imgclass.ready import Limits, check_image
+
+    estimator = ready(FAST_CLASSIFIER).estimator
+    model = estimator.fitted_model()
+    batches = [paths[i : i + batch] for i in range(0, len(paths), batch)]
+    times: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        spent: dict[str, float] = {}
+        for chunk in batches:
+            data = _timed_step(spent, "read the file", lambda p: Path(p).read_bytes(), chunk)
+            _timed_step(spent, "header check", lambda d: check_image(d, Limits()), data)
+            images = _timed_step(spent, "reduced decode", lambda d: decode_working(d, side=WORKING_SIDE), data)
+            smalls = _timed_step(spent, "colour image and greys", lambda i: fit_within(i, COLOUR_SIDE), images)
+            grays = _timed_step(spent, "colour image and greys", lambda i: cv2.cvtColor(i, cv2.COLOR_BGR2GRAY), images)
+            small_grays = _timed_step(
+                spent, "colour image and greys", lambda i: cv2.cvtColor(i, cv2.COLOR_BGR2GRAY), smalls
+            )
+            _timed_step(spent, "palette", palette_stats, smalls)
+            _timed_step(spent, "histogram peakiness", histogram_peakiness, smalls)
+            _timed_step(spent, "tone", tone_stats, smalls)
+            _timed_step(spent, "gradients", gradient_stats, grays)
+            _timed_step(spent, "noise", noise_stats, grays)
+            _timed_step(spent, "bilateral", bilateral_stats, small_grays)
+            features = estimator.extract_features(data)
+            _timed_step(spent, "model (predict_proba on the features)", model.predict_proba, [features])
+            _timed_step(spent, "whole classifier on the bytes", estimator.predict_proba, [data])
+        for name, seconds in spent.items():
+            times.setdefault(name, []).append(seconds / len(paths) * 1e6)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _timed_step(spent: dict[str, float], name: str, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    begin = time.process_time()
+    out = [work(item) for item in items]
+    spent[name] = spent.get(name, 0.0) + time.process_time() - begin
+    return out
 
 
 def median_run(runs: list[Run]) -> dict[str, float]:
@@ -310,7 +359,7 @@ def million(folder: Path, tmp: Path, paths: int, seed: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000, help="images in the replicated folder")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds; each figure is the median")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; each figure is the median")
     parser.add_argument("--chunk-size", type=int, help="paths per task (default: the engine's, per backend)")
     parser.add_argument("--paths", type=int, default=1_000_000, help="paths in the million-path run (0: skip it)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the moment the million-path run is killed")
@@ -400,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
             runs[f"bulk {accurate}, 1 worker"] = runs[f"bulk {fast}, 1 worker"]
         figures = {name: median_run(r) for name, r in runs.items()}
 
+        steps = fast_steps(paths, args.chunk_size or DEFAULT_CHUNK_SIZE, args.rounds)
         writing = output_cost(reference or [], folder.parent)
         print("writing results, microseconds per result: " + ", ".join(f"{k} {v:.2f}" for k, v in writing.items()))
 
@@ -414,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
     one, pool2 = f"bulk {fast}, 1 worker", f"bulk {fast}, pool of 2"
     dask_local, dask_address = f"bulk {fast}, Dask LocalCluster of 2", f"bulk {fast}, Dask scheduler address"
     accurate_one = f"bulk {accurate}, 1 worker"
+    pool_chunks = sum(1 for _ in chunks(paths, args.chunk_size or DEFAULT_CHUNK_SIZE, lookahead=3))
+    dask_chunks = sum(1 for _ in chunks(paths, args.chunk_size or DASK_CHUNK_SIZE, lookahead=3))
     ratios = {
         "fast_vs_floor_per_core": f[one]["files_per_cpu_s"] / f[floor_name]["files_per_cpu_s"],
         "fast_vs_floor_wall": f[one]["files_per_s"] / f[floor_name]["files_per_s"],
@@ -427,6 +479,12 @@ def main(argv: list[str] | None = None) -> int:
         "idle_share_dask": 1 - f[dask_local]["busy_workers"] / 2,
         "scheduling_cost_pool": f[pool2]["files_per_s"] / f["empty chunks, pool of 2"]["files_per_s"],
         "scheduling_cost_dask": f[dask_local]["files_per_s"] / f["empty chunks, Dask LocalCluster of 2"]["files_per_s"],
+        # What a chunk costs on its own: a cluster's cost is per chunk, so a short run has few chunks to spread
+        # the first round trip and the last result over.
+        "empty_chunk_ms_pool": 1e3 * statistics.median(r.wall for r in runs["empty chunks, pool of 2"]) / pool_chunks,
+        "empty_chunk_ms_dask": 1e3
+        * statistics.median(r.wall for r in runs["empty chunks, Dask LocalCluster of 2"])
+        / dask_chunks,
     }
     goals = {
         f"fast per core >= {GOAL_FAST_VS_FLOOR}x the floor": ratios["fast_vs_floor_per_core"] >= GOAL_FAST_VS_FLOOR,
@@ -456,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {k: [round(r.wall, 3) for r in v] for k, v in runs.items()},
         "startup_s": {k: round(v, 2) for k, v in startup.items()},
         "ratios": {k: round(v, 3) for k, v in ratios.items()},
+        "fast_steps_us_per_file": {k: round(v, 1) for k, v in steps.items()},
         "writing_us_per_result": writing,
         "million": million_report,
         "goals": goals,
@@ -509,6 +568,8 @@ def render(result: dict[str, Any]) -> str:
         ("scheduling cost, Dask (empty chunks)", "scheduling_cost_dask", f"< {GOAL_SCHEDULING}"),
         ("idle share, pool (1 - busy / 2)", "idle_share_pool", "(load and the tail)"),
         ("idle share, Dask (1 - busy / 2)", "idle_share_dask", "(load and the tail)"),
+        ("ms per empty chunk, pool", "empty_chunk_ms_pool", "(what one chunk costs)"),
+        ("ms per empty chunk, Dask", "empty_chunk_ms_dask", "(what one chunk costs)"),
     ]
     lines += ["", "| ratio | measured | goal |", "|---|---:|---|"]
     lines += [f"| {label} | {ratios[key]:.3f} | {goal} |" for label, key, goal in rows if key in ratios]
@@ -518,6 +579,12 @@ def render(result: dict[str, Any]) -> str:
             f"| paths: peak RSS against 10,000 paths (command / workers) | {million['peak_ratio_main']:.2f}x / "
             f"{million['peak_ratio_workers']:.2f}x | < 1.25x |"
         )
+    steps = result.get("fast_steps_us_per_file")
+    if steps:
+        lines += [
+            "",
+            "Where fast's time goes, CPU microseconds per file: " + ", ".join(f"{k} {v:.0f}" for k, v in steps.items()),
+        ]
     lines += ["", "| goal | |", "|---|---|"]
     lines += [f"| {goal} | {'met' if met else '**missed**'} |" for goal, met in result["goals"].items()]
     return "\n".join(lines)

@@ -30,7 +30,8 @@ extensions = [
     "sphinx_copybutton",
 ]
 
-exclude_patterns = ["_build", "notebooks/sanitize.cfg", "notebooks/.ipynb_checkpoints", "**/.ipynb_checkpoints"]
+# docs/notes holds closing-note drafts of issues: records for the tracker, not pages of the site.
+exclude_patterns = ["_build", "notes", "notebooks/sanitize.cfg", "notebooks/.ipynb_checkpoints", "**/.ipynb_checkpoints"]
 templates_path = ["_templates"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 root_doc = "index"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import json
 import logging
 import multiprocessing
@@ -28,11 +29,12 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -47,7 +49,7 @@ logger = logging.getLogger("build_v2")
 
 MANIFEST_COLUMNS = (
     "path", "sha256", "label", "source", "domain", "package", "version", "licence", "greyscale",
-    "group", "inside", "derived", "format", "width", "height", "orig_sha256",
+    "group", "inside", "derived", "format", "width", "height", "orig_sha256", "faces",
 )  # fmt: skip
 NATIVE_SHARE = 0.25
 MAX_NATIVE_SIDE = 2600
@@ -57,9 +59,19 @@ DARK_P = 0.22
 #: photos shown on a light page: real images with white margins, so "white margin" is not clip art only
 FRAMED_P = 0.3
 MANGA_P = {"colour_cartoon": 0.2, "anime_colour": 1.0, "painted_rendered": 0.3, "clipart_icons_emoji": 0.05}
+#: issue 20: old prints of real photos (old_photo), engravings of drawings and paintings (engraving), and
+#: small re-saved copies of anything. Each class gets its own small share so that images under 256 px are
+#: about as common in both (the animated side has many native small icons and renders).
+AGED_P = 0.17
+ENGRAVING_P = {"colour_cartoon": 0.06, "painted_rendered": 0.1, "anime_colour": 0.3, "bw_drawing": 0.04}
+SMALL_P = {"real": 0.35, "animated": 0.06}
+SMALL_SIDES = (64, 80, 96, 128, 160, 192, 227, 240)
+DOUBLE_JPEG_P = 0.35
+#: aged and engraving views are drawn at most this large (their files are resized to 256-1280 px anyway)
+MAX_DERIVED_SIDE = 1600
 PHASH_MAX = 4
 DHASH_MAX = 8
-BUILDER_VERSION = "4"  # bump to invalidate the per-file cache in OUT/.work
+BUILDER_VERSION = "6"  # bump to invalidate the per-file cache in OUT/.work
 
 
 def sanitise(text: str) -> str:
@@ -112,6 +124,16 @@ def crop_count(entry: Entry, short: int) -> int:
     return 3 if short >= 900 else 2 if short >= 500 else 1 if short >= 240 else 0
 
 
+@dataclass(frozen=True)
+class View:
+    suffix: str  # of the file name: "", --crop1, --grey, --small, ...
+    pixels: np.ndarray
+    domain: str
+    derived: str  # the manifest's derived column
+    native_ok: bool  # may be written as the package's own bytes
+    whole: bool  # shows the whole picture (the base view or a view made from it), not a crop
+
+
 def process(job: dict[str, Any]) -> dict[str, Any]:
     """All views of one entry: write their files, return manifest rows and the base view's hashes."""
     entry = Entry(**job["entry"])
@@ -128,6 +150,8 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
         rgb, alpha, fmt = views.decode(data)
     if entry.has("invert"):
         base = views.invert(views.flatten(rgb, alpha, (0, 0, 0)))
+    elif entry.has("on_black"):
+        base = views.flatten(rgb, alpha, (0, 0, 0))
     else:
         colour = views.background_colour(rng)
         if alpha is not None and views.is_greyscale(rgb):
@@ -147,49 +171,34 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
     height, width = base.shape[:2]
     nearest = entry.has("pixel")
 
-    # (suffix, pixels, domain, derived, may_be_native_bytes)
-    planned: list[tuple[str, np.ndarray, str, str, bool]] = [("", base, domain, "", True)]
+    planned = [View("", base, domain, "", True, True)]
     boxes = views.crop_boxes(width, height, crop_count(entry, min(width, height)), rng)
     for i, box in enumerate(boxes, 1):
-        planned.append(
-            (f"--crop{i}", views.crop(base, box), domain, f"crop:{box.x},{box.y},{box.width},{box.height}", False)
-        )
+        derived = f"crop:{box.x},{box.y},{box.width},{box.height}"
+        planned.append(View(f"--crop{i}", views.crop(base, box), domain, derived, False, False))
     parents = list(planned)  # derived views start from the base or a crop, never from another derived view
+
+    def derive(suffix: str, kind: str, pixels: np.ndarray, view_domain: str, parent: View) -> View:
+        return View(suffix, pixels, view_domain, f"{kind}{parent.suffix}", False, parent.whole)
+
     if not entry.has("no_derive"):
         if entry.label == REAL and not grey and rng.random() < GREY_PHOTO_P:
             pick = parents[rng.randrange(len(parents))]
-            planned.append(("--grey", views.grey_with_grain(pick[1], rng), "grey_photo", f"grey_grain{pick[0]}", False))
+            planned.append(derive("--grey", "grey_grain", views.grey_with_grain(pick.pixels, rng), "grey_photo", pick))
         if entry.label == REAL and not grey and not entry.has("cutout") and rng.random() < DARK_P:
             pick = parents[rng.randrange(len(parents))]
-            planned.append(("--dark", views.low_light(pick[1], rng), "night_lowlight", f"low_light{pick[0]}", False))
+            planned.append(derive("--dark", "low_light", views.low_light(pick.pixels, rng), "night_lowlight", pick))
         if entry.label == REAL and not entry.has("cutout") and rng.random() < FRAMED_P:
             pick = parents[rng.randrange(len(parents))]
-            planned.append(("--framed", views.frame(pick[1], rng), pick[2], f"framed{pick[0]}", False))
+            planned.append(derive("--framed", "framed", views.frame(pick.pixels, rng), pick.domain, pick))
         if entry.label == ANIMATED and not grey and rng.random() < MANGA_P.get(domain, 0.0):
             pick = parents[rng.randrange(len(parents))]
-            planned.append(("--manga", views.manga(pick[1], rng), "bw_manga_synthetic", f"manga{pick[0]}", False))
+            planned.append(derive("--manga", "manga", views.manga(pick.pixels, rng), "bw_manga_synthetic", pick))
 
     rows = []
-    label_dir = out / entry.label
-    for suffix, pixels, view_domain, derived, native_ok in planned:
-        native = rng.random() < NATIVE_SHARE
-        long_side = max(pixels.shape[:2])
-        copy_original = (
-            native and native_ok and not is_svg and alpha is None and not entry.has("invert")
-            and fmt in ("jpeg", "png", "webp", "gif") and long_side <= MAX_NATIVE_SIDE
-            and not (grey and rgb.ndim == 3 and not views.is_greyscale(rgb))
-        )  # fmt: skip
-        if copy_original:
-            payload, out_fmt, out_pixels = data, fmt, pixels
-        else:
-            encoding = views.pick_encoding(rng, long_side)
-            if native and long_side <= MAX_NATIVE_SIDE:
-                out_pixels = pixels
-            else:
-                out_pixels = views.resize_long_side(pixels, encoding.long_side, nearest=nearest)
-            payload = views.encode(out_pixels, encoding.fmt, encoding.quality)
-            out_fmt = encoding.fmt
-        file = label_dir / f"{name}{suffix}.{views.EXTENSIONS[out_fmt]}"
+
+    def write(view: View, payload: bytes, out_fmt: str, out_pixels: np.ndarray) -> None:
+        file = out / entry.label / f"{name}{view.suffix}.{views.EXTENSIONS[out_fmt]}"
         file.write_bytes(payload)
         rows.append(
             {
@@ -197,20 +206,82 @@ def process(job: dict[str, Any]) -> dict[str, Any]:
                 "sha256": hashlib.sha256(payload).hexdigest(),
                 "label": entry.label,
                 "source": entry.source,
-                "domain": view_domain,
+                "domain": view.domain,
                 "package": entry.package,
                 "version": entry.version,
                 "licence": entry.licence,
                 "greyscale": int(views.is_greyscale(out_pixels)),
                 "group": entry.group,
                 "inside": entry.inside,
-                "derived": derived,
+                "derived": view.derived,
                 "format": out_fmt,
                 "width": out_pixels.shape[1],
                 "height": out_pixels.shape[0],
                 "orig_sha256": orig_sha,
+                "faces": int(view.whole and (entry.has("face") or view.suffix.startswith("--face"))),
             }
         )
+
+    def encode_and_write(view: View, draw: random.Random) -> None:
+        native = draw.random() < NATIVE_SHARE
+        long_side = max(view.pixels.shape[:2])
+        copy_original = (
+            native and view.native_ok and not is_svg and alpha is None and not entry.has("invert")
+            and fmt in ("jpeg", "png", "webp", "gif") and long_side <= MAX_NATIVE_SIDE
+            and not (grey and rgb.ndim == 3 and not views.is_greyscale(rgb))
+        )  # fmt: skip
+        if copy_original:
+            write(view, data, fmt, view.pixels)
+            return
+        encoding = views.pick_encoding(draw, long_side)
+        if (native and long_side <= MAX_NATIVE_SIDE) or entry.has("keep_size"):
+            out_pixels = view.pixels
+        else:
+            out_pixels = views.resize_long_side(view.pixels, encoding.long_side, nearest=nearest)
+        write(view, views.encode(out_pixels, encoding.fmt, encoding.quality), encoding.fmt, out_pixels)
+
+    for view in planned:
+        encode_and_write(view, rng)
+
+    # Views added for issue 20 draw from a stream of their own, so every view above keeps its bytes.
+    more = random.Random(f"{job['seed']}:{entry.source}:{entry.inside}:issue20")
+    # The few real face close-ups always get their old-print and small views, of the whole picture.
+    real_face = entry.label == REAL and entry.has("face")
+    extra: list[View] = []
+    if not entry.has("no_derive"):
+        if entry.label == REAL and not entry.has("cutout") and (real_face or more.random() < AGED_P):
+            pick = planned[0] if real_face else parents[more.randrange(len(parents))]
+            pixels = views.shrink(pick.pixels, MAX_DERIVED_SIDE)
+            extra.append(derive("--aged", "aged", views.aged_photo(pixels, more), "old_photo", pick))
+        if entry.label == ANIMATED and more.random() < ENGRAVING_P.get(domain, 0.0):
+            pick = parents[more.randrange(len(parents))]
+            pixels = views.shrink(pick.pixels, MAX_DERIVED_SIDE)
+            extra.append(derive("--engraving", "engraving", views.engraving(pixels, more), "engraving", pick))
+    face_crops = []
+    for number, flag in enumerate((f for f in entry.flags.split(",") if f.startswith("facecrop:")), 1):
+        # A face drawn round by eye in a photo of people (checked/face_crops.txt): a face close-up.
+        x, y, w, h = (int(v) for v in flag.split(":")[1:])
+        box = views.Box(x, y, min(w, width - x), min(h, height - y))
+        derived = f"face_crop:{box.x},{box.y},{box.width},{box.height}"
+        face_crops.append(View(f"--face{number}", views.crop(base, box), domain, derived, False, True))
+    for view in extra + face_crops:
+        encode_and_write(view, more)
+
+    def small(pick: View, suffix: str) -> None:
+        """The same picture small and re-saved, as it travels the web: 64-240 px, JPEG once or twice."""
+        side = more.choice(SMALL_SIDES)
+        pixels = views.shrink(pick.pixels, side, nearest=nearest)
+        qualities = [more.randint(30, 95) for _ in range(2 if more.random() < DOUBLE_JPEG_P else 1)]
+        derived = f"small{pick.suffix}:q" + "+".join(map(str, qualities))
+        payload = views.resave_jpeg(pixels, qualities)
+        with Image.open(io.BytesIO(payload)) as image:
+            decoded = np.asarray(image)
+        write(View(suffix, pixels, pick.domain, derived, False, pick.whole), payload, "jpeg", decoded)
+
+    if real_face or more.random() < SMALL_P[entry.label]:
+        small(planned[0] if real_face else parents[more.randrange(len(parents))], "--small")
+    for view in face_crops:
+        small(view, f"{view.suffix}-small")
     return {"key": job["key"], "rows": rows, "phash": hashes[0], "dhash": hashes[1]}
 
 
@@ -321,6 +392,10 @@ def contact_sheets(rows: list[dict[str, Any]], out: Path, folder: Path, per_shee
     by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_source[row["source"]].append(row)
+        # The derived kinds added for issue 20 get sheets of their own (views_aged.jpg, ...), across sources.
+        kind = row["derived"].split(":")[0].split("--")[0]
+        if kind in ("aged", "engraving", "small", "face_crop"):
+            by_source[f"views_{kind}"].append(row)
     cols = 12
     for source, items in sorted(by_source.items()):
         items = sorted(items, key=lambda r: r["path"])

@@ -50,6 +50,7 @@ REAL_DOMAINS = (
     "grey_photo",
     "night_lowlight",
     "cutout_on_white",
+    "old_photo",
 )
 ANIMATED_DOMAINS = (
     "colour_cartoon",
@@ -59,6 +60,8 @@ ANIMATED_DOMAINS = (
     "clipart_icons_emoji",
     "pixel_sprites",
     "painted_rendered",
+    "space_art",
+    "engraving",
 )
 DOMAINS = {**dict.fromkeys(REAL_DOMAINS, REAL), **dict.fromkeys(ANIMATED_DOMAINS, ANIMATED)}
 
@@ -79,6 +82,8 @@ ALLOWED_LICENCES = frozenset(
         "LGPL-3+",
         "CC-BY-2.0",
         "CC-BY-3.0",
+        # The United States port of CC BY 3.0 (Sweet Home 3D's KatorLegaz and Reallusion libraries).
+        "CC-BY-3.0-US",
         "CC-BY-4.0",
         "CC-BY-SA-2.0",
         "CC-BY-SA-3.0",
@@ -88,6 +93,8 @@ ALLOWED_LICENCES = frozenset(
         # Free Art Licence 1.3: a copyleft licence Creative Commons lists as compatible with BY-SA 4.0.
         "CC-BY-SA-4.0 AND FAL-1.3",
         "GPL-2.0 AND FAL-1.3",
+        # A few of naev's planets: the recipient's choice of two allowed licences.
+        "GPL-3 or CC-BY-3.0",
     }
 )
 
@@ -101,6 +108,9 @@ VERSIONS = {
     "pypi:scikit-image": "0.26.0",
     "pypi:mahotas": "1.4.19",
 }
+
+#: separates a zip archive inside a package from the member taken from it (``LIB.sh3f!/icon.png``)
+ARCHIVE_MEMBER = "!/"
 
 LIST_COLUMNS = ("package", "version", "inside", "label", "domain", "licence", "group", "flags")
 
@@ -118,7 +128,9 @@ class Entry:
     licence: str
     group: str = ""
     #: comma-separated: cutout (no crops), pixel (nearest-neighbour scaling), invert (white-on-black art),
-    #: bw_if_grey / colour_if_not_grey (domain decided from the pixels), no_derive
+    #: bw_if_grey / colour_if_not_grey (domain decided from the pixels), no_derive, no_crop,
+    #: on_black (transparency flattened onto black: space art), keep_size (a native small image, written at
+    #: its own size), face (a face close-up: see :func:`face`), facecrop:X:Y:W:H (a face box drawn by eye)
     flags: str = ""
 
     def has(self, flag: str) -> bool:
@@ -239,6 +251,23 @@ class Cache:
             stamp.write_text(key)
         return folder
 
+    def archive(self, package: str, archive: str) -> Path:
+        """The images and catalogue files of a zip archive inside a Debian package, unpacked once.
+
+        Sweet Home 3D ships its furniture libraries as ``.sh3f`` zip files; an entry's ``inside`` names a
+        member as ``/path/to/LIB.sh3f!/member.png``.
+        """
+        folder = self.root / "archives" / package / archive.strip("/").replace("/", "_")
+        marker = folder / ".complete"
+        if not marker.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            with zipfile.ZipFile(self.deb(package) / archive.lstrip("/")) as bundle:
+                wanted = [n for n in bundle.namelist() if n.lower().endswith((".png", ".jpg", ".properties"))]
+                bundle.extractall(folder, members=wanted)
+            marker.touch()
+        return folder
+
     def version(self, package: str) -> str:
         if package not in self._versions:
             self.deb(package)
@@ -255,6 +284,9 @@ class Cache:
             return self.root / "gen" / entry.inside
         if entry.inside.startswith("rcc:"):
             return self.gcompris() / entry.inside.removeprefix("rcc:")
+        if ARCHIVE_MEMBER in entry.inside:
+            archive, member = entry.inside.split(ARCHIVE_MEMBER, 1)
+            return self.archive(entry.package, archive) / member.lstrip("/")
         return self.deb(entry.package) / entry.inside.lstrip("/")
 
 
@@ -334,6 +366,13 @@ class V1Licences:
 
         self.v1 = v1
         v1.SOURCE_TREE_PREFIX.setdefault("naev-data", ("/usr/share/naev/", "./"))
+        # Where each package's files sit in its source tree, which debian/copyright's patterns name.
+        v1.SOURCE_TREE_PREFIX.setdefault("freeorion-data", ("/usr/share/games/freeorion/", ""))
+        v1.SOURCE_TREE_PREFIX.setdefault("kstars-data", ("/usr/share/kstars/", "kstars/data/"))
+        v1.SOURCE_TREE_PREFIX.setdefault("cinnamon-common", ("/usr/share/", "files/usr/share/"))
+        v1.SOURCE_TREE_PREFIX.setdefault("plasma-workspace-data", ("/usr/share/plasma/avatars/", "kcms/users/avatars/"))
+        # Sweet Home 3D: a library LIB.sh3f is the folder LIB/ of the source (see sweethome3d()).
+        v1.SOURCE_TREE_PREFIX.setdefault("sweethome3d-furniture", ("/usr/share/sweethome3d/furniture/", ""))
         self.licences = v1.Licences()
         self.licences.load = self._load  # type: ignore[method-assign]
         self.loaded: set[str] = set()
@@ -504,6 +543,64 @@ def sample_photos(cache: Cache) -> list[Candidate]:
     return [
         Candidate(f"{pkg}|{path}", domain, licence) for (pkg, path), (domain, licence) in sorted(SAMPLE_PHOTOS.items())
     ]
+
+
+KPHOTOALBUM = "/usr/share/kphotoalbum/demo/"
+#: kphotoalbum's copyright file is free text: the whole package, its demo album by the upstream author
+#: included, is "GPL version 2 or any later version".
+KPHOTOALBUM_LICENCE = "GPL-2+"
+#: KPhotoAlbum's demo album, looked at one by one (checked/kphotoalbum.txt has the domains); qt-logo.jpg is
+#: a photo of three people despite its name.
+
+
+def kphotoalbum(cache: Cache) -> list[Candidate]:
+    rows = (line.split("\t") for line in checked("kphotoalbum"))
+    return [Candidate(KPHOTOALBUM + name, domain, flags=face_crop_flags("kphotoalbum", KPHOTOALBUM + name))
+            for name, domain in rows]  # fmt: skip
+
+
+def face_crop_flags(source: str, inside: str) -> str:
+    """``facecrop:X:Y:W:H`` flags for the face boxes drawn by eye in checked/face_crops.txt (pixels of the file)."""
+    boxes = []
+    for line in checked("face_crops"):
+        if line.startswith("#"):
+            continue
+        name, path, box = line.split("\t")
+        if (name, path) == (source, inside):
+            boxes.append("facecrop:" + box.replace(",", ":"))
+    return ",".join(boxes)
+
+
+def plasma_photos(cache: Cache) -> list[Candidate]:
+    """KDE's avatar photographs (Pexels/Pixabay, CC0 in each file's ``.license`` and in debian/copyright)."""
+    rows = (line.split("\t") for line in checked("plasma_photos"))
+    return [Candidate("/usr/share/plasma/avatars/photos/" + name, domain) for name, domain in rows]
+
+
+CINNAMON_FACES = "/usr/share/cinnamon/faces/"
+
+
+def cinnamon_photos(cache: Cache) -> list[Candidate]:
+    """Cinnamon's 96 px account pictures that are photographs: native small real images (checked by eye)."""
+    rows = (line.split("\t") for line in checked("cinnamon_faces_photo"))
+    return [Candidate(CINNAMON_FACES + name, domain, flags="keep_size") for name, domain in rows]
+
+
+def kstars_sky(cache: Cache) -> list[Candidate]:
+    """KStars' textures of the Moon (phases made from one photograph: one group) and of the planets."""
+    root = cache.deb("kstars-data")
+    folder = "usr/share/kstars/textures/"
+    # Every fourth phase: the 36 are one photograph lit from different sides.
+    out = [Candidate(f"/{folder}moon{i:02d}.png", "night_lowlight", group="kstars:moon", flags="on_black,no_crop")
+           for i in range(0, 36, 4)]  # fmt: skip
+    for name in KSTARS_PLANETS:
+        out.append(Candidate(_rel(root, root / folder / f"{name}.png"), "night_lowlight", flags="on_black,no_crop"))
+    return out
+
+
+#: Photographs (spacecraft and telescope images) among KStars' planet textures; pluto and the symbol
+#: textures (clusters, nebula signs) are left out.
+KSTARS_PLANETS = ("jupiter", "mars", "neptune", "saturn", "sun", "uranus", "venus")
 
 
 # -- animated ------------------------------------------------------------------------------------------
@@ -686,6 +783,120 @@ def arcade(cache: Cache) -> list[Candidate]:
     return out
 
 
+SWEETHOME3D = "usr/share/sweethome3d/furniture/"
+
+
+def _sweethome3d(cache: Cache, characters: bool) -> list[Candidate]:
+    """The catalogue icons (128 px renders) of Sweet Home 3D's furniture libraries: people or everything else."""
+    root = cache.deb("sweethome3d-furniture")
+    out = {}
+    for library in _files(root, SWEETHOME3D + "*.sh3f"):
+        folder = cache.archive("sweethome3d-furniture", _rel(root, library))
+        text = (folder / "PluginFurnitureCatalog.properties").read_text(encoding="latin-1")
+        items: dict[str, dict[str, str]] = {}
+        for key, number, value in re.findall(r"^(icon|category)#(\d+)=(.*)$", text, re.M):
+            items.setdefault(number, {})[key] = value.strip()
+        for item in items.values():
+            if (item.get("category") == "Characters") != characters or "icon" not in item:
+                continue
+            inside = _rel(root, library) + ARCHIVE_MEMBER + item["icon"].lstrip("/")
+            out[inside] = Candidate(inside, "painted_rendered", flags="keep_size")
+    return list(out.values())
+
+
+def sweethome3d(cache: Cache) -> list[Candidate]:
+    return _sweethome3d(cache, characters=False)
+
+
+def sweethome3d_people(cache: Cache) -> list[Candidate]:
+    """Rendered people (Reallusion, Scopia, BlendSwap) and the few animals of the Characters category."""
+    return _sweethome3d(cache, characters=True)
+
+
+def sweethome3d_licence(cache: Cache, package: str, inside: str) -> str:
+    """debian/copyright licenses each library as ``LIB/*``: the archive LIB.sh3f stands for that folder."""
+    archive, member = inside.split(ARCHIVE_MEMBER, 1)
+    return v1_licence(cache, package, archive.removesuffix(".sh3f") + "/" + member)
+
+
+FREEORION = "usr/share/games/freeorion/default/data/art/"
+#: FreeOrion's nebulae that are near-duplicates (the build's perceptual hash) of the ones Naev credits to NASA
+#: in its ARTWORK_LICENSE.yaml: telescope photographs, not paintings, so not animated. Naev credits the other
+#: FreeOrion nebulae it ships to their painter (Josh Combs).
+FREEORION_NASA = frozenset({"nebula2", "nebula4", "nebula10", "nebula12", "nebula16", "nebula17", "nebula19"})
+
+
+def freeorion(cache: Cache) -> list[Candidate]:
+    """Painted nebulae and rendered stars (space art, on black like the telescope photos), species scenes,
+    hull renders and monster icons (painted_rendered)."""
+    root = cache.deb("freeorion-data")
+    space = [p for p in _files(root, FREEORION + "nebulae/*.png") if p.stem not in FREEORION_NASA]
+    # Rendered stars (with companions) and black holes of the system panel; nostar/unknown are empty or a "?".
+    space += [p for p in _files(root, FREEORION + "stars_sidepanel/*.png") if not p.stem.startswith(("no", "unk"))]
+    out = [Candidate(_rel(root, p), "space_art", flags="on_black,no_crop") for p in space]
+    for p in _files(root, FREEORION + "species/*.png") + _files(root, FREEORION + "species/preview/*.png"):
+        # A preview is a strip cut from its species' scene: one group.
+        out.append(Candidate(_rel(root, p), "painted_rendered", group="freeorion:species:" + p.stem.split()[0]))
+    out += [Candidate(_rel(root, p), "painted_rendered") for p in _files(root, FREEORION + "hulls_design/*.png")]
+    out += [Candidate(_rel(root, p), "painted_rendered", flags="keep_size")
+            for p in _files(root, FREEORION + "icons/monsters/*.png")]  # fmt: skip
+    return out
+
+
+def naev_space(cache: Cache) -> list[Candidate]:
+    """Naev's painted nebulae, star sprites and rendered planets (space art); its stations are renders.
+
+    The ``moon-*`` pictures are left out: some look like spacecraft photographs of real moons.
+    """
+    root = cache.deb("naev-data")
+    gfx = "usr/share/naev/dat/gfx/"
+    photos = naev_space_agency_files(root / gfx / "ARTWORK_LICENSE.yaml")
+    out = [Candidate(_rel(root, p), "space_art", flags="on_black,no_crop")
+           for p in _files(root, gfx + "bkg/*.png") + _files(root, gfx + "bkg/star/*.png")
+           if p.name not in photos]  # fmt: skip
+    for p in _files(root, gfx + "planet/space/*.png"):
+        if p.name in photos:
+            continue
+        if re.fullmatch(r"[A-Z]\d\d|\d{3}", p.stem):
+            out.append(Candidate(_rel(root, p), "space_art", flags="on_black,no_crop"))
+        elif not p.stem.startswith(("moon-", "jump")):
+            out.append(Candidate(_rel(root, p), "painted_rendered"))
+    return out
+
+
+def naev_space_agency_files(artwork_licence: Path) -> frozenset[str]:
+    """File names Naev's ARTWORK_LICENSE.yaml credits to NASA or ESA: photographs (telescope, spacecraft)."""
+    names: set[str] = set()
+    agency = False
+    for line in artwork_licence.read_text(encoding="utf-8").splitlines():
+        if line.startswith("- "):  # an author's block begins
+            agency = bool(re.match(r"- (NASA|ESA)\b", line))
+        elif agency:
+            found = re.fullmatch(r"\s*- (\S+\.png)\s*", line)
+            if found:
+                names.add(found[1])
+    return frozenset(names)
+
+
+def kstars_figures(cache: Cache) -> list[Candidate]:
+    """KStars' grey, engraving-like constellation figures (western and Inuit sky cultures)."""
+    root = cache.deb("kstars-data")
+    found = _files(root, "usr/share/kstars/skycultures/*/*.png")
+    return [Candidate(_rel(root, p), "engraving", flags="no_derive") for p in found]
+
+
+def cinnamon_drawn(cache: Cache) -> list[Candidate]:
+    """Cinnamon's 96 px drawn animal avatars: native small drawings beside its small photos."""
+    root = cache.deb("cinnamon-common")
+    found = _files(root, "usr/share/cinnamon/faces/7_*.png")
+    return [Candidate(_rel(root, p), "colour_cartoon", flags="keep_size") for p in found]
+
+
+def plasma_konqi(cache: Cache) -> list[Candidate]:
+    root = cache.deb("plasma-workspace-data")
+    return [Candidate(_rel(root, p), "colour_cartoon") for p in _files(root, "usr/share/plasma/avatars/*.png")]
+
+
 # DiceBear styles and their licences (meta.license of each style in @dicebear/collection 9.4.3).
 DICEBEAR = {
     "adventurer": ("anime_colour", "CC-BY-4.0", 160),
@@ -758,6 +969,10 @@ SOURCES: tuple[Source, ...] = (
     Source("naev_photos", "naev-data", REAL, 100, naev_commodities, v1_licence),
     Source("stellarium_nebulae", "stellarium-data", REAL, 150, stellarium_nebulae, "GPL-2+"),
     Source("sample_photos", "*", REAL, 100, sample_photos),
+    Source("kphotoalbum", "kphotoalbum", REAL, 100, kphotoalbum, KPHOTOALBUM_LICENCE),
+    Source("plasma_photos", "plasma-workspace-data", REAL, 100, plasma_photos, v1_licence),
+    Source("cinnamon_photos", "cinnamon-common", REAL, 100, cinnamon_photos, v1_licence),
+    Source("kstars_sky", "kstars-data", REAL, 100, kstars_sky, v1_licence),
     # animated
     Source("openclipart", "openclipart-png", ANIMATED, 650, openclipart, v1_licence),
     Source("gcompris_drawings", "gcompris-qt-data", ANIMATED, 200, gcompris_drawings, v1_licence),
@@ -780,8 +995,47 @@ SOURCES: tuple[Source, ...] = (
     Source("dicebear", "gen:dicebear", ANIMATED, 10_000, dicebear, small=True),
     Source("comicgen", "gen:comicgen", ANIMATED, 10_000, comicgen),
     Source("facesjs", "gen:facesjs", ANIMATED, 10_000, facesjs, small=True),
+    Source("sweethome3d", "sweethome3d-furniture", ANIMATED, 300, sweethome3d, sweethome3d_licence),
+    Source("sweethome3d_people", "sweethome3d-furniture", ANIMATED, 100, sweethome3d_people, sweethome3d_licence),
+    Source("freeorion", "freeorion-data", ANIMATED, 200, freeorion, v1_licence),
+    Source("naev_space", "naev-data", ANIMATED, 200, naev_space, v1_licence),
+    Source("kstars_figures", "kstars-data", ANIMATED, 200, kstars_figures, v1_licence),
+    Source("cinnamon_drawn", "cinnamon-common", ANIMATED, 100, cinnamon_drawn, v1_licence),
+    Source("plasma_konqi", "plasma-workspace-data", ANIMATED, 100, plasma_konqi, v1_licence),
 )
 SLICE_CAP = 25
+
+#: The same licence spelt differently by debian/copyright files: one name each in the manifest.
+LICENCE_ALIASES = {
+    "CC0": "CC0-1.0",
+    "CC-BY-3.0-USA": "CC-BY-3.0-US",
+    "GPL-2.0-or-later": "GPL-2+",
+    "PD": "public-domain",
+}
+
+#: Face close-ups (a face is the subject: head-and-shoulders or closer), by source and path, decided by
+#: looking at the contact sheets; single files of mixed sources are listed in checked/faces.txt.
+FACE_RULES = (
+    ("dicebear", r"^dicebear/(?!funEmoji/)"),  # every avatar style but the emoji faces
+    ("facesjs", r""),
+    ("naev", r"/portraits/"),
+    ("flare", r"/portraits/"),
+    # Human-like peoples only: the monsters, undead and drakes are creatures' heads.
+    ("wesnoth", r"/portraits/(humans|elves|dwarves|orcs|merfolk|goblins)/"),
+    ("renpy", r"/(eileen|lucy|sylvie) [^/]*$"),
+)
+
+
+def face(source: str, inside: str) -> bool:
+    """Whether a file is a face close-up: by the rules above or listed as ``source<TAB>inside`` in checked/faces.txt."""
+    if any(name == source and re.search(pattern, inside) for name, pattern in FACE_RULES):
+        return True
+    return f"{source}\t{inside}" in _listed_faces()
+
+
+def _listed_faces() -> frozenset[str]:
+    lines = (CHECKED / "faces.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def _version_of(cache: Cache, package: str) -> str:
@@ -824,6 +1078,7 @@ def select(cache: Cache, seed: int, slice_: bool = False, only: Iterable[str] | 
                 licence = source.licence(cache, package, inside)
             else:
                 licence = source.licence
+            licence = LICENCE_ALIASES.get(licence, licence)
             if licence not in ALLOWED_LICENCES:
                 logger.warning("%s: %s has licence %r, not on the allowed list: left out", source.name, inside, licence)
                 continue
@@ -837,7 +1092,7 @@ def select(cache: Cache, seed: int, slice_: bool = False, only: Iterable[str] | 
                     domain=c.domain,
                     licence=licence,
                     group=c.group or f"{source.name}:{inside}",
-                    flags=c.flags,
+                    flags=",".join(f for f in (c.flags, "face" if face(source.name, inside) else "") if f),
                 )
             )
     return entries

@@ -163,6 +163,116 @@ def manga(rgb: Pixels, rng: random.Random) -> Pixels:
     return out
 
 
+def _tone(grey: npt.NDArray[np.float32], rng: random.Random, paper: bool) -> Pixels:
+    """Grey (0-1) to a print's colours: plain grey, or a warm sepia/cream cast of random strength.
+
+    Old photographs and old engravings both get it, so a brown cast says "old", not which class.
+    """
+    if rng.random() < 0.45:
+        return np.clip(grey * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    strength = rng.uniform(0.35, 1.0)
+    warm = np.array([1.0, rng.uniform(0.84, 0.93), rng.uniform(0.62, 0.8)], dtype=np.float32)
+    tint = 1.0 - strength * (1.0 - warm)
+    if paper:  # ink stays dark, the paper takes the cast
+        rgb = grey[:, :, None] * tint[None, None, :]
+    else:  # sepia toning: mid-tones warm most, black stays black
+        rgb = grey[:, :, None] * (tint[None, None, :] + (1.0 - tint[None, None, :]) * grey[:, :, None])
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _specks(canvas: npt.NDArray[np.float32], rng: random.Random, count: int, light: bool) -> None:
+    """Dust and fibres in place (values 0-1): small dots and short hairs, dark or light."""
+    height, width = canvas.shape
+    for _ in range(count):
+        x, y = rng.randrange(width), rng.randrange(height)
+        value = rng.uniform(0.85, 1.0) if light and rng.random() < 0.6 else rng.uniform(0.0, 0.25)
+        if rng.random() < 0.75:
+            cv2.circle(canvas, (x, y), rng.choice((0, 1, 1, 2)), value, -1)
+        else:
+            length = rng.randint(3, 12)
+            angle = rng.uniform(0, np.pi)
+            end = (int(x + length * np.cos(angle)), int(y + length * np.sin(angle)))
+            cv2.line(canvas, (x, y), end, value, 1)
+
+
+def aged_photo(rgb: Pixels, rng: random.Random) -> Pixels:
+    """An old photographic print: grey or sepia, faded, soft, vignetted, grainy, with dust and scratches."""
+    grey = (to_grey(rgb) if rgb.ndim == 3 else rgb).astype(np.float32) / 255.0
+    height, width = grey.shape
+    scale = max(1.0, min(height, width) / 500.0)
+    blur = rng.choice((0.0, 0.6, 1.0, 1.6))
+    if blur:
+        grey = cv2.GaussianBlur(grey, (0, 0), blur * scale)
+    low, high = rng.uniform(0.02, 0.2), rng.uniform(0.75, 0.97)
+    grey = low + (high - low) * np.power(grey, rng.uniform(0.8, 1.3))
+    yy, xx = np.ogrid[0:height, 0:width]
+    radius = np.hypot((xx - width / 2) / (width / 2), (yy - height / 2) / (height / 2)) / np.sqrt(2)
+    grey = grey * (1.0 - rng.uniform(0.0, 0.5) * radius**2).astype(np.float32)
+    generator = np.random.default_rng(rng.getrandbits(32))
+    grey = grey + generator.normal(0.0, rng.uniform(0.01, 0.05), grey.shape).astype(np.float32)
+    grey = np.ascontiguousarray(np.clip(grey, 0, 1), dtype=np.float32)
+    for _ in range(rng.choice((0, 1, 2, 3, 5, 8))):  # scratches: long, thin, mostly vertical
+        x = rng.randrange(width)
+        drift = rng.randint(-width // 20 - 1, width // 20 + 1)
+        top, bottom = sorted(rng.randrange(height) for _ in range(2))
+        value = rng.uniform(0.8, 1.0) if rng.random() < 0.7 else rng.uniform(0.0, 0.2)
+        cv2.line(grey, (x, top), (x + drift, bottom), value, 1)
+    _specks(grey, rng, int(rng.uniform(0, 1.5) * (height * width) ** 0.5 / 10), light=True)
+    return _tone(grey, rng, paper=False)
+
+
+def engraving(rgb: Pixels, rng: random.Random) -> Pixels:
+    """An engraving or etching: tones drawn as parallel hatching, cross-hatched in the shadows, with ink
+    outlines, on white, cream or yellowed paper (sometimes foxed)."""
+    grey = (to_grey(rgb) if rgb.ndim == 3 else rgb).astype(np.float32)
+    height, width = grey.shape
+    scale = max(1.0, min(height, width) / 400.0)
+    smooth = cv2.GaussianBlur(grey, (0, 0), 1.2 * scale)
+    fine = cv2.GaussianBlur(grey, (0, 0), 0.8 * scale)
+    coarse = cv2.GaussianBlur(grey, (0, 0), 1.6 * scale)
+    ink = (fine - 0.98 * coarse) < -rng.uniform(1.5, 4.0)
+    period = max(3.0, rng.choice((3.0, 4.0, 5.0, 6.0)) * scale)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    light_cut, mid_cut, dark_cut = rng.uniform(185, 225), rng.uniform(95, 140), rng.uniform(25, 55)
+    first = np.deg2rad(rng.uniform(0, 180))
+    for angle, top in ((first, light_cut), (first + np.deg2rad(rng.choice((60.0, 90.0, 120.0))), mid_cut)):
+        # Wavy lines, as a burin or needle cuts them; thicker where the picture is darker.
+        wave = rng.uniform(0.0, 0.6) * np.sin(yy * np.cos(angle) / (7.0 * period) + xx * np.sin(angle) / (9.0 * period))
+        u = (xx * np.cos(angle) + yy * np.sin(angle)) / period + wave
+        distance = np.abs(u - np.round(u))
+        darkness = np.clip((top - smooth) / (top - dark_cut), 0, 1)
+        ink |= distance < darkness * 0.5
+    ink |= smooth < dark_cut * 0.6
+    paper = np.ones((height, width), np.float32)
+    if rng.random() < 0.4:  # foxing: a few faint brown blotches and specks
+        _specks(paper, rng, int(rng.uniform(2, 12) * scale), light=False)
+        paper = 1.0 - (1.0 - paper) * 0.3
+        paper = cv2.GaussianBlur(paper, (0, 0), 1.5 * scale)
+    level = rng.uniform(0.0, 0.18)
+    out = np.where(ink, level, paper * rng.uniform(0.9, 1.0)).astype(np.float32)
+    if rng.random() < 0.5:  # a little ink spread
+        out = cv2.GaussianBlur(out, (0, 0), 0.5 * scale)
+    return _tone(out, rng, paper=True)
+
+
+def shrink(pixels: Pixels, long_side: int, nearest: bool = False) -> Pixels:
+    """The picture with its long side at most ``long_side`` (never enlarged)."""
+    if max(pixels.shape[:2]) <= long_side:
+        return pixels
+    return resize_long_side(pixels, long_side, nearest=nearest)
+
+
+def resave_jpeg(pixels: Pixels, qualities: list[int]) -> bytes:
+    """JPEG bytes after saving (and decoding) once per quality: repeated compression, as images travel."""
+    data = b""
+    for i, quality in enumerate(qualities):
+        data = encode(pixels, "jpeg", quality)
+        if i < len(qualities) - 1:
+            with Image.open(io.BytesIO(data)) as image:
+                pixels = np.asarray(image)
+    return data
+
+
 @dataclass(frozen=True)
 class Box:
     x: int

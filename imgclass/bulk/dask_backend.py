@@ -50,7 +50,7 @@ def dask_client(target: Any, *, workers: int = 1, timeout: str = "10s") -> Itera
 
 
 def local_cluster(workers: int, *, profile: bool = False, **kwargs: Any) -> Any:
-    """A ``LocalCluster`` of ``workers`` single-threaded processes; the dashboard on a free port.
+    """A ``LocalCluster`` of ``workers`` single-threaded processes without task queuing; the dashboard on a free port.
 
     ``profile=False`` turns off each worker's statistical profiler (it samples the running task's stack
     every 10 ms): on a busy machine it cost a worker about 15% more CPU per image, and the dashboard's
@@ -69,9 +69,51 @@ def local_cluster(workers: int, *, profile: bool = False, **kwargs: Any) -> Any:
     }
     settings.update(kwargs)
     logger.info("starting a Dask LocalCluster with %d workers", workers)
-    # The nannies hand this configuration to the worker processes they start.
-    with dask.config.set({"distributed.worker.profile.enabled": profile}):
+    # The nannies hand this configuration to the worker processes they start. Without queuing on the
+    # scheduler (worker-saturation inf), every chunk the engine has in flight goes to a worker at once, as
+    # in a process pool: queued, a worker got its next chunk only after reporting the last one.
+    config = {"distributed.worker.profile.enabled": profile, "distributed.scheduler.worker-saturation": float("inf")}
+    with dask.config.set(config):
         return distributed.LocalCluster(**settings)
+
+
+class GatheredResults:
+    """Chunk results fetched to the client as their tasks finish, not when the engine asks for each.
+
+    ``Future.result()`` is a round trip through the client's event loop and a fetch from the worker, paid
+    in turn for every chunk while the engine waits; ``as_completed(with_results=True)`` fetches each
+    result in the background as soon as its task is done. :meth:`add` returns what the engine waits on.
+    """
+
+    def __init__(self) -> None:
+        self._completed = _distributed().as_completed(with_results=True, raise_errors=False)
+        self._arrived: dict[Any, Any] = {}
+
+    def add(self, future: Any) -> GatheredResult:
+        self._completed.add(future)
+        return GatheredResult(self, future)
+
+    def wait(self, future: Any) -> Any:
+        while future.key not in self._arrived:
+            done, value = next(self._completed)
+            self._arrived[done.key] = value
+        value = self._arrived.pop(future.key)
+        if future.status != "finished":
+            return future.result()  # raises the task's own error (or CancelledError)
+        return value
+
+
+class GatheredResult:
+    """One chunk's future in a :class:`GatheredResults`."""
+
+    def __init__(self, results: GatheredResults, future: Any) -> None:
+        self._results, self._future = results, future
+
+    def result(self) -> Any:
+        return self._results.wait(self._future)
+
+    def cancel(self) -> Any:
+        return self._future.cancel()
 
 
 def quiet_dask_logs(level: int = logging.WARNING) -> None:

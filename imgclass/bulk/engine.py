@@ -248,14 +248,15 @@ def run_ordered(
 def _backend(spec: ClassifierSpec, options: BulkOptions) -> Iterator[tuple[Submit, int]]:
     chunk_options, workers = options.chunk_options, options.workers
     if options.dask is not None:
-        from imgclass.bulk.dask_backend import dask_client
+        from imgclass.bulk.dask_backend import GatheredResults, dask_client
 
         with dask_client(options.dask, workers=workers) as client:
             capacity = IN_FLIGHT_PER_WORKER * max(1, sum(client.nthreads().values()))
             logger.info("classifying on Dask (%s), %d chunks in flight", client.dashboard_link, capacity)
+            gathered = GatheredResults()
 
             def submit_dask(chunk: Sequence[str]) -> _OutcomeFuture:
-                return client.submit(remote_chunk, spec, list(chunk), chunk_options, pure=False)  # type: ignore[no-any-return]
+                return gathered.add(client.submit(remote_chunk, spec, list(chunk), chunk_options, pure=False))
 
             yield submit_dask, capacity
         return

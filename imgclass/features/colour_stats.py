@@ -45,14 +45,18 @@ def quantised_histogram(image: npt.NDArray[np.uint8], bits: int = QUANT_BITS) ->
 
     Index ``(b << 2*bits) | (g << bits) | r`` of the quantised channels.
     """
+    counts: npt.NDArray[np.int64] = np.rint(_colour_histogram(image, bits)).astype(np.int64)
+    return counts
+
+
+def _colour_histogram(image: npt.NDArray[np.uint8], bits: int) -> npt.NDArray[np.float32]:
     check_bgr(image)
     if not 1 <= bits <= 8:
         raise ValueError(f"bits must be in [1, 8], got {bits}")
     levels = 1 << bits
     # One calcHist call is several times faster than packing codes with numpy and bincounting them.
-    hist = cv2.calcHist([image], [0, 1, 2], None, [levels] * 3, [0, 256] * 3)
-    counts: npt.NDArray[np.int64] = np.rint(hist.ravel()).astype(np.int64)
-    return counts
+    hist: npt.NDArray[np.float32] = cv2.calcHist([image], [0, 1, 2], None, [levels] * 3, [0, 256] * 3).ravel()
+    return hist
 
 
 def palette_stats(
@@ -67,11 +71,10 @@ def palette_stats(
     """
     if not 0.0 < coverage <= 1.0:
         raise ValueError(f"coverage must be in (0, 1], got {coverage}")
-    hist = quantised_histogram(image, bits)
-    n = int(hist.sum())
-    if n == 0:
-        raise ValueError("image has no pixels")
-    counts = np.sort(hist[hist > 0])[::-1]
+    hist = _colour_histogram(image, bits)
+    n = image.shape[0] * image.shape[1]
+    # Only the used colours are rounded to integers and sorted: a few hundred of the 4096 bins.
+    counts = np.sort(np.rint(hist[hist > 0]).astype(np.int64))[::-1]
     cumulative = np.cumsum(counts) / n
     shares = [float(cumulative[min(k, counts.size) - 1]) for k in TOP_COUNTS]
     # The float sum may land a hair under 1.0, so the last colour always counts as covering everything.
@@ -91,10 +94,10 @@ def histogram_peakiness(image: npt.NDArray[np.uint8], *, window: int = PEAK_WIND
     check_bgr(image)
     if window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
-    kernel = np.full(window, 1.0 / window)
-    above = 0.0
+    hists = np.empty((3, 256))
     for channel in range(3):
-        hist = cv2.calcHist([image], [channel], None, [256], [0, 256]).ravel().astype(np.float64)
-        smooth = np.convolve(hist, kernel, mode="same")
-        above += float(np.maximum(hist - smooth, 0.0).sum())
-    return above / float(3 * image.shape[0] * image.shape[1])
+        hists[channel] = cv2.calcHist([image], [channel], None, [256], [0, 256]).ravel()
+    # The three moving averages in one call (zero padding, as np.convolve's "same" mode).
+    kernel = np.full((1, window), 1.0 / window)
+    smooth = cv2.filter2D(hists, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    return float(np.maximum(hists - smooth, 0.0).sum()) / float(3 * image.shape[0] * image.shape[1])

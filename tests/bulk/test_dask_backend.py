@@ -34,3 +34,25 @@ def test_quiet_dask_logs_silences_info() -> None:
     quiet_dask_logs()
     assert not logging.getLogger("distributed.scheduler").isEnabledFor(logging.INFO)
     assert logging.getLogger("distributed").isEnabledFor(logging.WARNING)
+
+
+def _twice(x: int) -> int:
+    if x < 0:
+        raise ValueError(f"negative: {x}")
+    return 2 * x
+
+
+def test_gathered_results_come_back_in_any_order_asked_and_errors_raise() -> None:
+    from imgclass.bulk.dask_backend import GatheredResults
+
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        gathered = GatheredResults()
+        handles = [gathered.add(client.submit(_twice, x, pure=False)) for x in (3, -1, 5, 7)]
+        assert handles[3].result() == 14  # asked for last: the others arrive and wait
+        assert handles[0].result() == 6
+        with pytest.raises(ValueError, match="negative: -1"):
+            handles[1].result()
+        assert handles[2].result() == 10

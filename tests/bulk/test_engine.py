@@ -256,3 +256,18 @@ def test_a_warm_pool_can_be_reused(image_dir: Path) -> None:
         first = outcomes(classify_paths(images, executor=pool, chunk_size=2))
         second = outcomes(classify_paths(images[::-1], executor=pool, chunk_size=2))
     assert first == second[::-1] == outcomes(classify_paths(images))
+
+
+def _openmp_threads() -> list[int]:
+    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
+
+    return [int(lib["num_threads"]) for lib in threadpool_info() if lib["user_api"] == "openmp"]
+
+
+@pytest.mark.slow
+def test_pool_workers_run_openmp_on_one_thread() -> None:
+    # The gradient boosting of `fast` predicts through OpenMP: its idle threads spinning beside every
+    # worker cost a pool of 2 most of its CPU (benchmarks/bulk.py).
+    with process_pool(1, "fast") as pool:
+        threads = pool.submit(_openmp_threads).result()
+    assert threads and set(threads) == {1}

@@ -96,7 +96,7 @@ def test_process_real_photo_views(tmp_path: Path) -> None:
             assert image.size == (row["width"], row["height"])
             assert image.format.lower() == row["format"] or (image.format == "JPEG" and row["format"] == "jpeg")
         assert row["group"] == entry.group and row["label"] == "real"
-        assert row["domain"] in {"nature_landscape", "grey_photo", "night_lowlight"}
+        assert row["domain"] in {"nature_landscape", "grey_photo", "night_lowlight", "old_photo"}
         if row["domain"] == "grey_photo":
             assert row["greyscale"] == 1
     assert 0 <= result["phash"] < 2**64
@@ -173,3 +173,111 @@ def test_keyword_domains() -> None:
     assert (
         sources.gcompris_domain("rcc:gcompris/src/activities/explore_monuments/resource/x.webp") == "street_buildings"
     )
+
+
+def test_faces_mark_whole_pictures_of_face_entries_only(tmp_path: Path) -> None:
+    seen = set()
+    for i in range(12):
+        entry = _entry(f"/people/p{i}.jpg", domain="people", flags="face")
+        for row in build_v2.process(_job(tmp_path, entry, _photo_jpeg(i, (700, 500)), f"fixture__p{i}"))["rows"]:
+            from_crop = "crop" in row["derived"]
+            assert row["faces"] == (0 if from_crop else 1), row["derived"]
+            seen.add(from_crop)
+    assert seen == {True, False}
+    plain = build_v2.process(_job(tmp_path, _entry("/photos/q.jpg"), _photo_jpeg(99), "fixture__q"))["rows"]
+    assert {row["faces"] for row in plain} == {0}
+    boxed = _entry("/people/g.jpg", domain="people", flags="facecrop:10:20:100:120,facecrop:600:400:200:200")
+    rows = build_v2.process(_job(tmp_path, boxed, _photo_jpeg(5, (700, 500)), "fixture__g"))["rows"]
+    faces = {row["path"].rsplit(".", 1)[0]: row for row in rows if row["faces"]}
+    stem = "real/fixture__g--face"
+    assert sorted(faces) == [f"{stem}1", f"{stem}1-small", f"{stem}2", f"{stem}2-small"]
+    assert faces["real/fixture__g--face2-small"]["derived"].startswith("small--face2:q")
+    assert faces["real/fixture__g--face1"]["derived"] == "face_crop:10,20,100,120"
+    assert faces["real/fixture__g--face2"]["derived"] == "face_crop:600,400,100,100"  # clipped to the picture
+    assert all(row["group"] == boxed.group and row["domain"] == "people" for row in faces.values())
+    # A real face close-up always has an old-print and a small view of the whole picture.
+    face = build_v2.process(_job(tmp_path, _entry("/people/f.jpg", domain="people", flags="face"), _photo_jpeg(6), "f"))
+    whole = {row["derived"].split(":")[0] for row in face["rows"] if row["faces"]}
+    assert {"", "aged", "small"} <= whole
+
+
+def test_small_views_are_small_jpegs_in_their_group(tmp_path: Path) -> None:
+    small = []
+    for i in range(30):
+        entry = _entry(f"/photos/s{i}.jpg")
+        rows = build_v2.process(_job(tmp_path, entry, _photo_jpeg(i, (400, 300)), f"fixture__s{i}"))["rows"]
+        small += [r for r in rows if r["path"].split("/")[1].split(".")[0].endswith("--small")]
+        assert all(r["group"] == entry.group for r in rows)
+    assert 4 <= len(small) <= 20  # SMALL_P of real images is 0.35
+    for row in small:
+        assert row["format"] == "jpeg" and max(row["width"], row["height"]) <= 240
+        assert row["derived"].startswith("small") and row["domain"] == "nature_landscape"
+        with Image.open(tmp_path / "out" / row["path"]) as image:
+            assert image.size == (row["width"], row["height"])
+
+
+#: The views builder version 4 (before issue 20) wrote for _photo_jpeg(7, (1000, 800)) at seed 0.
+PINNED_V4 = {
+    "real/fixture__field.jpg": "5bad0ac1133b",
+    "real/fixture__field--crop1.jpg": "0c13375441db",
+    "real/fixture__field--crop2.jpg": "74c9f3ad2bf3",
+}
+
+
+def test_issue20_views_leave_the_earlier_views_unchanged(tmp_path: Path) -> None:
+    # Every view but the added ones (--aged, --engraving, --small) must be what builder version 4 wrote:
+    # the added views draw from their own random stream. The pinned hashes are from version 4.
+    entry = _entry("/photos/field.jpg")
+    rows = build_v2.process(_job(tmp_path, entry, _photo_jpeg(7, (1000, 800)), "fixture__field"))["rows"]
+    older = {r["path"]: r["sha256"][:12] for r in rows if not r["derived"].startswith(("aged", "small"))}
+    assert older == PINNED_V4
+
+
+def test_on_black_and_keep_size(tmp_path: Path) -> None:
+    rgba = np.zeros((100, 120, 4), np.uint8)
+    rgba[30:70, 40:80] = [200, 180, 160, 255]
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
+    for i in range(6):
+        entry = _entry(f"/space/n{i}.png", label="animated", domain="space_art", flags="on_black,no_crop,keep_size")
+        rows = build_v2.process(_job(tmp_path, entry, buffer.getvalue(), f"fixture__n{i}"))["rows"]
+        base = rows[0]
+        assert (base["width"], base["height"]) == (120, 100)  # keep_size: never resized
+        with Image.open(tmp_path / "out" / base["path"]) as image:
+            corner = np.asarray(image.convert("RGB"))[:10, :10]
+        assert corner.max() < 40  # transparency became black, not a page colour
+
+
+def test_archive_members_are_located(tmp_path: Path) -> None:
+    import zipfile
+
+    tree = tmp_path / "root" / "pkg"
+    (tree / "usr/share/lib").mkdir(parents=True)
+    with zipfile.ZipFile(tree / "usr/share/lib/Things.sh3f", "w") as bundle:
+        bundle.writestr("things/chair.png", _cartoon_png(0))
+        bundle.writestr("things/chair/model.obj", "v 0 0 0\n")
+    cache = sources.Cache(tmp_path / "cache")
+    cache._trees["pkg"] = tree
+    entry = _entry("/usr/share/lib/Things.sh3f!/things/chair.png", package="pkg")
+    assert cache.locate(entry).read_bytes() == _cartoon_png(0)
+    assert not (cache.locate(entry).parent / "chair" / "model.obj").exists()  # only images are unpacked
+
+
+def test_face_rules() -> None:
+    assert sources.face("dicebear", "dicebear/adventurer/0001.svg")
+    assert not sources.face("dicebear", "dicebear/funEmoji/0001.svg")
+    assert sources.face("wesnoth", "/usr/share/games/wesnoth/1.16/data/core/images/portraits/humans/mage.png")
+    assert not sources.face("wesnoth", "/usr/share/games/wesnoth/1.16/data/core/images/portraits/monsters/a.png")
+    assert sources.face("kphotoalbum", "/usr/share/kphotoalbum/demo/jesper.jpg")
+    assert not sources.face("kphotoalbum", "/usr/share/kphotoalbum/demo/skagen.jpg")
+
+
+def test_naev_agency_credits_are_read(tmp_path: Path) -> None:
+    licence = tmp_path / "ARTWORK_LICENSE.yaml"
+    licence.write_text(
+        "- Bobbens:\n   license: PD\n   planet:\n     space:\n       - moon-A00.png\n"
+        "- NASA:\n   license: PD\n   bkg:\n     - nebula02.png\n"
+        "- ESA:\n   license: PD (with modifications)\n   planet:\n     exterior:\n       - rocky-00.png\n"
+        "- Josh Combs <http://freeorion.org>:\n   license: CC-by-sa 3.0\n   bkg:\n     - nebula20.png\n"
+    )
+    assert sources.naev_space_agency_files(licence) == {"nebula02.png", "rocky-00.png"}

@@ -16,12 +16,17 @@ from sources import ALLOWED_LICENCES, ANIMATED_DOMAINS, DOMAINS, REAL_DOMAINS
 from imgclass.data import read_manifest, source_of
 
 MANIFEST = Path(__file__).resolve().parents[2] / "data" / "v2" / "manifest.csv"
-COLUMNS = ("path", "sha256", "label", "source", "domain", "package", "version", "licence", "greyscale", "group")
+COLUMNS = (
+    "path", "sha256", "label", "source", "domain", "package", "version", "licence", "greyscale", "group", "faces",
+)  # fmt: skip
 #: Classic image-processing benchmark pictures (unclear licences, overlap with public benchmarks).
 BENCHMARK_NAMES = re.compile(r"(^|/)(camera|lena|lenna|baboon|mandrill|peppers|cameraman)\.\w+$", re.I)
 MIN_IMAGES = 5000
 MIN_PER_DOMAIN = 150
 MIN_GREY_SHARE = 0.20
+#: issue 20: images under 256 px in both classes, and face close-ups in both
+MIN_SMALL_SHARE = 0.05
+MIN_FACES = {"real": 10, "animated": 300}
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +137,22 @@ def test_the_loader_accepts_the_manifest(tmp_path: Path) -> None:
     (tmp_path / "manifest.csv").write_bytes(MANIFEST.read_bytes())
     parsed = read_manifest(tmp_path)
     assert parsed is not None and len(parsed) >= MIN_IMAGES
+
+
+def test_both_classes_have_small_images(rows: list[dict[str, str]]) -> None:
+    shares = {}
+    for label in ("real", "animated"):
+        mine = [r for r in rows if r["label"] == label]
+        shares[label] = sum(max(int(r["width"]), int(r["height"])) < 256 for r in mine) / len(mine)
+    assert min(shares.values()) >= MIN_SMALL_SHARE, shares
+    assert 0.5 < shares["real"] / shares["animated"] < 2.0, shares  # "small" must not tell the class
+
+
+def test_faces_are_marked_in_both_classes_and_never_on_crops(rows: list[dict[str, str]]) -> None:
+    assert {r["faces"] for r in rows} <= {"0", "1"}
+    counts = Counter(r["label"] for r in rows if r["faces"] == "1")
+    assert all(counts[label] >= n for label, n in MIN_FACES.items()), counts
+    for r in rows:
+        if r["faces"] == "1":  # the whole picture, or a face drawn round by eye; never a random crop
+            assert "crop:" not in r["derived"] or r["derived"].startswith("face_crop:"), r["path"]
+            assert "--crop" not in r["derived"], r["path"]

@@ -138,3 +138,58 @@ def test_decode_refuses_huge_images(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(views, "MAX_PIXELS", 100)
     with pytest.raises(ValueError, match="too large"):
         views.decode(_png(np.zeros((20, 20, 4), np.uint8)))
+
+
+def _warm_or_grey(out: np.ndarray) -> bool:
+    """Grey, or a brown cast: red >= green >= blue on average (sepia prints, yellowed paper)."""
+    if out.ndim == 2:
+        return True
+    r, g, b = (float(out[..., i].mean()) for i in range(3))
+    return r + 1 >= g >= b - 1
+
+
+def test_aged_photo_is_a_faded_grey_or_sepia_print_and_seeded() -> None:
+    photo = _photo(3, (200, 260))
+    tones = set()
+    for seed in range(12):
+        out = views.aged_photo(photo, random.Random(seed))
+        assert out.shape[:2] == photo.shape[:2] and out.dtype == np.uint8
+        assert _warm_or_grey(out)
+        tones.add(out.ndim)
+        np.testing.assert_array_equal(out, views.aged_photo(photo, random.Random(seed)))
+    assert tones == {2, 3}  # both plain grey and toned prints occur
+
+
+def test_engraving_is_ink_lines_on_paper() -> None:
+    photo = _photo(4, (240, 240))
+    for seed in range(8):
+        out = views.engraving(photo, random.Random(seed))
+        assert out.shape[:2] == photo.shape[:2] and _warm_or_grey(out)
+        grey = out if out.ndim == 2 else views.to_grey(out)
+        # Two populations, ink and paper, with little in between (the blur only softens line edges).
+        dark, light = float(np.mean(grey < 90)), float(np.mean(grey > 150))
+        assert dark > 0.1 and light > 0.2 and dark + light > 0.8, (seed, dark, light)
+
+
+def test_engraving_hatches_darker_areas_more() -> None:
+    ramp = np.repeat(np.linspace(255, 0, 300, dtype=np.float32)[None, :], 200, axis=0).astype(np.uint8)
+    out = views.engraving(np.stack([ramp] * 3, axis=2), random.Random(1))
+    grey = out if out.ndim == 2 else views.to_grey(out)
+    ink = (grey < 100).mean(axis=0)
+    assert ink[:60].mean() < ink[120:180].mean() < ink[-60:].mean()
+
+
+def test_shrink_never_enlarges() -> None:
+    photo = _photo(0, (120, 160))
+    assert views.shrink(photo, 500) is photo
+    assert views.shrink(photo, 80).shape[:2] == (60, 80)
+
+
+def test_resave_jpeg_compresses_once_per_quality() -> None:
+    photo = _photo(5, (90, 120))
+    once = views.resave_jpeg(photo, [60])
+    assert once == views.encode(photo, "jpeg", 60)
+    twice = views.resave_jpeg(photo, [90, 40])
+    with Image.open(io.BytesIO(twice)) as image:
+        assert image.format == "JPEG" and image.size == (120, 90)
+    assert twice != views.encode(photo, "jpeg", 40)  # the second save starts from the first one's pixels
