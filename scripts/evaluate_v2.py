@@ -23,11 +23,9 @@ Variants, all on features computed once per image (one decode for the hand-made 
 * ``fast``: today's hand-made features, calibrated gradient boosting (`FastClassifier`'s model);
 * ``embedding``: the network block alone (the 256-d hidden layer of the MobileNetV2's head),
   class-balanced calibrated logistic regression;
-* ``fusion``: both blocks, :class:`~imgclass.classifiers.fusion.FusionModel`: ``combined`` without its trained
-  network (``network=False``; the default of issue 11). The shipped ``combined`` also mixes in a network
-  whose top was trained on all of v2, so scoring it here would test it on domains it was trained on; its
-  leave-one-domain-out, with the network retrained per fold, is ``scripts/finetune.py study``
-  (``docs/domain-shift/v2-finetune.md``);
+* ``fusion``: both blocks, :class:`~imgclass.classifiers.fusion.FusionModel`: ``combined``'s model. Networks
+  whose top is trained on v2 (retrained per held-out domain) and their late fusion with it are scored by
+  ``scripts/finetune.py study`` (``docs/domain-shift/v2-finetune.md``);
 * ``cascade``: ``fast`` decides where its probability is below 0.1 or above 0.9, ``fusion`` elsewhere;
 * ``byte-stream``: header and compressed-stream statistics, refitted on the data's own encodings.
 
@@ -120,7 +118,7 @@ def read_data(root: Path | None) -> Data:
 
 def combined_features(images: list[bytes], desc: str) -> np.ndarray:
     """Hand-made block (the same values `fast` computes) and embedding, from one decode per image."""
-    fusion = make_classifier("combined", network=False)
+    fusion = make_classifier("combined")
     return fusion.extract_features_timed(images, progress=True, desc=desc)[0]
 
 
@@ -146,7 +144,7 @@ def models() -> dict[str, Any]:
     return {
         "fast": (fast_model, slice(0, N_HAND)),
         "embedding": (FusionModel(n_hand=0), slice(N_HAND, None)),
-        "fusion": (make_classifier("combined", network=False).make_model(), slice(0, None)),
+        "fusion": (make_classifier("combined").make_model(), slice(0, None)),
     }
 
 

@@ -17,15 +17,6 @@ nsfwjs' classes), the pooled map describes content, which a linear model then ti
 
 ``augment`` trains on re-encoded, resized, greyscale, cropped and screenshot copies as well
 (:mod:`imgclass.augment`), so that the answer does not depend on how a file was saved.
-
-**The trained network** (issue 20): a third block, the log-odds of a network whose top was trained on v2
-(:mod:`imgclass.features.network`, from the same working image), is mixed with the fusion's log-odds by
-:class:`~imgclass.classifiers.late_fusion.LateFusion`. Its weight, the threshold and the hand-made block's
-weight are the ones the nested rule chose inside v2 when the network was trained (recorded in
-``imgclass/models/network/training.json``; ``docs/domain-shift/v2-finetune.md``). ``fit`` refits the
-fusion only: the network is trained by ``scripts/finetune.py`` (PyTorch, a training-only extra), never by
-``fit``. ``network=False`` gives the fusion alone (the ``combined`` of issue 11), without the network's
-cost.
 """
 
 from __future__ import annotations
@@ -40,9 +31,7 @@ from imgclass.augment import augment_dataset
 from imgclass.classifiers.base import FloatArray, ImageClassifier, check_images
 from imgclass.classifiers.fast import COLOUR_SIDE, FAST_FEATURES, working_image_features
 from imgclass.classifiers.fusion import FusionModel
-from imgclass.classifiers.late_fusion import LateFusion
 from imgclass.features.embedding import BATCH_SIZE, HIDDEN_SIZE, hidden
-from imgclass.features.network import network_logits
 from imgclass.features.working_image import WORKING_SIDE, decode_working
 from imgclass.labels import encode_labels
 from imgclass.progress import progress as progress_bar
@@ -50,14 +39,7 @@ from imgclass.progress import progress as progress_bar
 #: Side the network reads by default: the working image itself, so no pixel is decoded twice.
 COMBINED_EMBEDDING_SIDE: Final = 128
 NETWORK_FEATURES: Final[tuple[str, ...]] = tuple(f"hidden_{i}" for i in range(HIDDEN_SIZE))
-#: The fusion's columns (``network=False``).
-FUSION_FEATURES: Final[tuple[str, ...]] = (*FAST_FEATURES, *NETWORK_FEATURES)
-#: Every column: the fusion's and the trained network's log-odds.
-COMBINED_FEATURES: Final[tuple[str, ...]] = (*FUSION_FEATURES, "network_logit")
-#: The nested rule's choices for the shipped network (``imgclass/models/network/training.json``).
-SHIPPED_HAND_WEIGHT: Final = 10.0
-SHIPPED_NETWORK_WEIGHT: Final = 0.5
-SHIPPED_THRESHOLD: Final = 0.0
+COMBINED_FEATURES: Final[tuple[str, ...]] = (*FAST_FEATURES, *NETWORK_FEATURES)
 
 
 class CombinedClassifier(ImageClassifier):
@@ -72,11 +54,6 @@ class CombinedClassifier(ImageClassifier):
         Side of the square the network reads (it was trained at 224; 128 costs a third of that).
     hand_weight, C, calibration_folds :
         Passed to :class:`~imgclass.classifiers.fusion.FusionModel`.
-    network : bool
-        Read the trained network too and mix it in (:class:`~imgclass.classifiers.late_fusion.LateFusion`);
-        False: the fusion alone.
-    network_weight, threshold :
-        :class:`~imgclass.classifiers.late_fusion.LateFusion`'s ``w`` and ``t`` (used with ``network``).
     augment : int
         Augmented copies of every training image :meth:`fit` adds (0: none). Features computed once and
         fitted with :meth:`fit_features` (as cross-validation does) are not augmented.
@@ -89,6 +66,7 @@ class CombinedClassifier(ImageClassifier):
         ``predict_proba`` assumes equal priors (:mod:`imgclass.classifiers.balance`).
     """
 
+    feature_names = COMBINED_FEATURES
     decodes_pixels = True
 
     def __init__(
@@ -96,16 +74,13 @@ class CombinedClassifier(ImageClassifier):
         side: int = WORKING_SIDE,
         colour_side: int = COLOUR_SIDE,
         embedding_side: int = COMBINED_EMBEDDING_SIDE,
-        hand_weight: float = SHIPPED_HAND_WEIGHT,
+        hand_weight: float = 10.0,
         C: float = 0.01,
         calibration_folds: int = 5,
         augment: int = 0,
         augment_seed: int = 0,
         batch_size: int = BATCH_SIZE,
         balanced: bool = True,
-        network: bool = False,
-        network_weight: float = SHIPPED_NETWORK_WEIGHT,
-        threshold: float = SHIPPED_THRESHOLD,
     ) -> None:
         self.side = side
         self.colour_side = colour_side
@@ -117,13 +92,6 @@ class CombinedClassifier(ImageClassifier):
         self.augment_seed = augment_seed
         self.batch_size = batch_size
         self.balanced = balanced
-        self.network = network
-        self.network_weight = network_weight
-        self.threshold = threshold
-
-    @property
-    def feature_names(self) -> tuple[str, ...]:  # type: ignore[override]
-        return COMBINED_FEATURES if self.network else FUSION_FEATURES
 
     def image_features(self, data: bytes) -> Sequence[float]:
         return tuple(self.extract_features([data])[0].tolist())
@@ -134,7 +102,7 @@ class CombinedClassifier(ImageClassifier):
         """Both feature blocks, batch by batch; an image's time is its share of its batch."""
         images = check_images(X)
         batch = max(1, int(self.batch_size))
-        features = np.empty((len(images), len(self.feature_names)), dtype=np.float64)
+        features = np.empty((len(images), len(COMBINED_FEATURES)), dtype=np.float64)
         times = np.empty(len(images), dtype=np.float64)
         n_hand = len(FAST_FEATURES)
         with progress_bar(total=len(images), desc=desc or "CombinedClassifier", unit="img", enabled=progress) as bar:
@@ -145,11 +113,7 @@ class CombinedClassifier(ImageClassifier):
                 stop = start + len(chunk)
                 for row, image in enumerate(working, start):
                     features[row, :n_hand] = working_image_features(image, colour_side=self.colour_side)
-                features[start:stop, n_hand : len(FUSION_FEATURES)] = hidden(
-                    working, side=self.embedding_side, batch_size=batch
-                )
-                if self.network:
-                    features[start:stop, -1] = network_logits(working)
+                features[start:stop, n_hand:] = hidden(working, side=self.embedding_side, batch_size=batch)
                 times[start:stop] = (time.perf_counter() - began) * 1e3 / len(chunk)
                 bar.update(len(chunk))
         return features, times
@@ -169,13 +133,10 @@ class CombinedClassifier(ImageClassifier):
         return self
 
     def make_model(self) -> Any:
-        fusion = FusionModel(
+        return FusionModel(
             n_hand=len(FAST_FEATURES),
             hand_weight=self.hand_weight,
             C=self.C,
             calibration_folds=self.calibration_folds,
             class_weight="balanced" if self.balanced else None,
         )
-        if not self.network:
-            return fusion
-        return LateFusion(fusion, network_weight=self.network_weight, threshold=self.threshold)

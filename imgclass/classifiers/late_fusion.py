@@ -1,9 +1,10 @@
 """Late fusion of a trained network's log-odds with the hand-made fusion, and the rule that picks its weight.
 
-``combined`` reads three blocks from one decode: the hand-made features, the frozen nsfwjs hidden layer
-and the log-odds of the network whose top was trained on reference set v2
-(:mod:`imgclass.features.network`). The first two go through :class:`~imgclass.classifiers.fusion.FusionModel`
-as before; :class:`LateFusion` then mixes that model's log-odds ``z_f`` with the network's ``z_n``:
+A third block beside ``combined``'s two (the hand-made features and the frozen nsfwjs hidden layer): the
+log-odds of a network whose top was trained on reference set v2 (:mod:`imgclass.finetune`; none ships yet,
+``docs/domain-shift/v2-finetune.md`` says why). The first two go through
+:class:`~imgclass.classifiers.fusion.FusionModel` as before; :class:`LateFusion` then mixes that model's
+log-odds ``z_f`` with the network's ``z_n``:
 
     z = w * z_n + (1 - w) * z_f - t,    P(animated) = 1 / (1 + exp(-z))
 

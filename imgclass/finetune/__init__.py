@@ -3,7 +3,8 @@
 Everything here needs PyTorch and ``onnx`` (the ``train`` extra: ``pip install -e ".[train]"``, with torch
 pinned to its CPU build). The runtime package never imports this subpackage nor torch
 (``tests/test_runtime_without_torch.py`` checks both): what training produces is an ONNX file that
-:mod:`imgclass.features.network` runs through ``cv2.dnn`` like the frozen embedding.
+``cv2.dnn`` runs like the frozen embedding (``tests/finetune/test_train.py``). No trained network ships
+yet: ``docs/domain-shift/v2-finetune.md`` has the leave-one-domain-out figures that decided it.
 
 * :mod:`imgclass.finetune.onnx_graph`: an ONNX graph's nodes run as a torch module whose weights can be
   trained, and trained weights written back into a copy of the graph (so the network that ships is the
