@@ -3,8 +3,8 @@
 
 Needs the ``train`` extra (``pip install -e ".[train]"``: torch, pinned to its CPU build, and onnx)::
 
-    # The shipped network (imgclass/models/network/) from a v2 build, in one command:
-    nice -n 10 python scripts/finetune.py train --data V2_DIR --work WORK_DIR [--jobs 2]
+    # A network trained on a whole v2 build, in one command (nothing ships yet: see below):
+    nice -n 10 python scripts/finetune.py train --data V2_DIR --work WORK_DIR --out OUT_DIR [--jobs 2]
 
     # The study behind it (docs/domain-shift/v2-finetune.md):
     nice -n 10 python scripts/finetune.py study --data V2_DIR --work WORK_DIR [--jobs 3] \\
@@ -17,10 +17,9 @@ build computes only its new images) and every finished fold; a second run reuses
 (``scripts/convert_efficientnet_b0.py``), caches the frozen lower layers' activations of every image and
 its augmented copies, chooses the hand-made weight, the network's weight and the threshold by the nested
 rule (two halves of the domains, :mod:`imgclass.classifiers.late_fusion`), trains the top on every image,
-and writes ``network.onnx``, its licence and ``training.json`` (configuration, choices, SHA-256 of the
-network and of the build's manifest) into ``--out``. It prints the constants that
-``imgclass/features/network.py`` and ``imgclass/classifiers/combined.py`` must carry (a test checks they
-agree with ``training.json``); then refit ``combined`` as the README says.
+and writes ``network.onnx``, its licence, ``training.json`` (configuration, choices, SHA-256 of the network
+and of the build's manifest) and a README into ``--out``. No network ships in ``imgclass/models``: in the
+study none beat ``combined`` leaving domains out (``docs/domain-shift/v2-finetune.md``).
 
 ``study``: leave-one-domain-out of every variant (:mod:`imgclass.finetune.study`), with the stress
 transforms on a fixed subset of test images, written as markdown (and JSON beside it).
@@ -68,9 +67,9 @@ from imgclass.finetune.train import TRAIN_DEPTHS, TopConfig, export, fit_top, se
 from imgclass.robustness import GROUPS, expand_transforms  # noqa: E402
 
 logger = logging.getLogger("finetune")
-#: What ships (chosen by leave-one-domain-out in docs/domain-shift/v2-finetune.md).
-SHIPPED = TopConfig(base="b0", depth="block", epochs=1.0)
-SHIPPED_COPIES = 1
+#: What ``train`` trains by default (the study's best network by leave-one-domain-out; it does not ship).
+DEFAULT = TopConfig(base="b0", depth="block", epochs=1.0)
+DEFAULT_COPIES = 1
 
 
 def graphs(work: Path, bases: list[str]) -> dict[str, onnx.ModelProto]:
@@ -127,7 +126,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         *(f"{c.base}:{c.depth}" for c in configs),
         *(f"mix:{c.base}:{c.depth}" for c in mixed),
     ]
-    shipped = f"mix:{SHIPPED.base}:{SHIPPED.depth}"
+    best = f"mix:{DEFAULT.base}:{DEFAULT.depth}"
     lines = [
         f"# Fine-tuning, leave-one-domain-out: {study.root}",
         "",
@@ -149,8 +148,10 @@ def cmd_study(args: argparse.Namespace) -> int:
         "",
     ]
     if transforms:
-        main = [v for v in ("combined@10", "combined", shipped, f"{SHIPPED.base}:{SHIPPED.depth}") if v in variants]
-        lines += ["## Stress", "", *stress_tables(result, main, [v for v in (shipped,) if v in variants]), ""]
+        alone = f"{DEFAULT.base}:{DEFAULT.depth}"
+        main = [v for v in ("combined@10", "combined", best, alone) if v in variants]
+        per_domain = [v for v in ("combined", best, alone) if v in variants]
+        lines += ["## Stress", "", *stress_tables(result, main, per_domain), ""]
     lines += [f"Command: `nice -n 10 python scripts/finetune.py {' '.join(sys.argv[1:])}`", ""]
     text = "\n".join(lines)
     print(text)
@@ -218,16 +219,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     (args.out / "training.json").write_text(json.dumps(record, indent=1) + "\n")
     (args.out / "README.md").write_text(network_readme(record))
     print(json.dumps(record, indent=1))
-    print(f'\nimgclass/features/network.py: NETWORK_SHA256 = "{digest}"')
-    print(
-        f"imgclass/classifiers/combined.py: SHIPPED_HAND_WEIGHT = {hand_weight}, "
-        f"SHIPPED_NETWORK_WEIGHT = {mix.weight}, SHIPPED_THRESHOLD = {mix.threshold}"
-    )
     return 0
 
 
 def network_readme(record: dict[str, object]) -> str:
-    """The README written beside the shipped network (from the same record as ``training.json``)."""
+    """The README written beside the trained network (from the same record as ``training.json``)."""
     config = record["config"]
     assert isinstance(config, dict)
     source = {
@@ -253,11 +249,10 @@ def network_readme(record: dict[str, object]) -> str:
 | input | `image`: `[N, 3, H, W]` float32, RGB in [0, 1] (`imgclass.features.embedding.network_input`, 128 px) |
 | output | `logit`: `[N, 1]`, the log-odds that the image is animated (classes weighed equally) |
 
-`combined` mixes this log-odds with its fusion of hand-made features and the frozen nsfwjs layer
-(`imgclass.classifiers.late_fusion.LateFusion`), with the weight and threshold the nested rule chose
-inside the training data (`training.json`, `nested_choice`). Leave-one-domain-out figures, with the
-network retrained per held-out domain: `docs/domain-shift/v2-finetune.md`. Nothing here is downloaded
-at run time and nothing imports torch: `cv2.dnn` runs this file, checked against its sha256.
+`imgclass.classifiers.late_fusion.LateFusion` mixes this log-odds with `combined`'s fusion of hand-made
+features and the frozen nsfwjs layer, with the weight and threshold the nested rule chose inside the
+training data (`training.json`, `nested_choice`). Leave-one-domain-out figures, with the network retrained
+per held-out domain: `docs/domain-shift/v2-finetune.md`. `cv2.dnn` runs this file; nothing imports torch.
 """
 
 
@@ -269,13 +264,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--data", type=Path, required=True, help="a v2 build (with manifest.csv)")
         p.add_argument("--work", type=Path, required=True, help="cache folder (base network, activations, folds)")
         p.add_argument("--jobs", type=int, default=1, help="processes (each uses one thread)")
-        p.add_argument("--copies", type=int, default=SHIPPED_COPIES, help="augmented copies of each training image")
-        p.add_argument("--epochs", type=float, default=SHIPPED.epochs)
+        p.add_argument("--copies", type=int, default=DEFAULT_COPIES, help="augmented copies of each training image")
+        p.add_argument("--epochs", type=float, default=DEFAULT.epochs)
     train = sub.choices["train"]
-    train.add_argument("--base", choices=sorted(BASES), default=SHIPPED.base)
-    train.add_argument("--depth", choices=TRAIN_DEPTHS, default=SHIPPED.depth)
-    train.add_argument("--seed", type=int, default=SHIPPED.seed)
-    train.add_argument("--out", type=Path, default=ROOT / "imgclass" / "models" / "network")
+    train.add_argument("--base", choices=sorted(BASES), default=DEFAULT.base)
+    train.add_argument("--depth", choices=TRAIN_DEPTHS, default=DEFAULT.depth)
+    train.add_argument("--seed", type=int, default=DEFAULT.seed)
+    train.add_argument("--out", type=Path, required=True, help="folder for network.onnx and its record")
     study = sub.choices["study"]
     study.add_argument("--bases", nargs="+", choices=sorted(BASES), default=["nsfwjs", "b0"])
     study.add_argument("--depths", nargs="+", choices=TRAIN_DEPTHS, default=list(TRAIN_DEPTHS))
