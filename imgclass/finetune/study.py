@@ -157,11 +157,14 @@ class Workbench:
     def train_variants(self) -> tuple[str, ...]:
         return ("clean", *(f"aug{k}" for k in range(self.copies)))
 
+    def _mask(self, variant: str) -> np.ndarray:
+        """The images that have rows of ``variant``: the stress subset for a stress transform, else all."""
+        return self.stress_rows if variant in self.transforms else np.ones(len(self.study.keys), dtype=bool)
+
     def rows(self, variant: str, name: str) -> np.ndarray:
-        """Field ``name`` of ``variant`` for every image (stress variants: NaN-free rows only where cached)."""
+        """Field ``name`` of ``variant`` for every image (stress variants: zeros outside the stress subset)."""
         if (variant, name) not in self._rows:
-            mask = self.stress_rows if variant in self.transforms else np.ones(len(self.study.keys), dtype=bool)
-            idx = np.flatnonzero(mask)
+            idx = np.flatnonzero(self._mask(variant))
             got = self.cache.rows(
                 variant, LazyImages([self.study.paths[i] for i in idx]), self.study.keys[idx].tolist(), fields=[name]
             )[name]
@@ -174,22 +177,30 @@ class Workbench:
         return self.rows(variant, f"{base}:{BASES[base].cuts[depth]}")
 
     def frozen(self, base: str, variant: str) -> np.ndarray:
-        """The base's features through its unchanged top (the frozen network), for every image."""
+        """The base's features through its unchanged top (the frozen network); zeros where ``rows`` has none.
+
+        Stored by image key for the images that have rows only (never for the zeros outside a stress
+        subset, which a later, different subset would otherwise read as that image's features).
+        """
         if (base, variant) not in self._frozen:
             path = self.cache.folder / "frozen" / f"{base}-{variant}.npz"
             keys = self.study.keys
+            stored: dict[str, np.ndarray] = {}
             if path.is_file():
                 with np.load(path) as archive:
                     stored = dict(zip(archive["keys"].tolist(), archive["features"], strict=True))
-            else:
-                stored = {}
-            if not all(k in stored for k in keys.tolist()):
+            idx = np.flatnonzero(self._mask(variant))
+            todo = np.array([i for i in idx.tolist() if keys[i] not in stored], dtype=np.int64)
+            if todo.size:
                 top = Top(self.graphs[base], BASES[base], BASES[base].cuts["conv"])
-                values = top_features(top, self.cut(base, "conv", variant))
+                values = top_features(top, self.cut(base, "conv", variant)[todo])
+                stored.update(zip(keys[todo].tolist(), values, strict=True))
                 path.parent.mkdir(parents=True, exist_ok=True)
-                np.savez(path, keys=keys, features=values)
-                stored = dict(zip(keys.tolist(), values, strict=True))
-            self._frozen[(base, variant)] = np.stack([stored[k] for k in keys.tolist()])
+                np.savez(path, keys=np.array(list(stored)), features=np.stack(list(stored.values())))
+            first = next(iter(stored.values()))
+            full = np.zeros((len(keys), *first.shape), dtype=first.dtype)
+            full[idx] = np.stack([stored[k] for k in keys[idx].tolist()])
+            self._frozen[(base, variant)] = full
         return self._frozen[(base, variant)]
 
     def hand_and_hidden(self, variant: str) -> np.ndarray:

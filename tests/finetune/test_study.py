@@ -122,3 +122,22 @@ def test_train_writes_the_network_cv2_runs_with_its_fingerprint(script, tiny_v2:
     photo = decode_working((tiny_v2 / "real" / "photos_a_0.jpg").read_bytes())
     net.setInput(network_input([photo], 128))
     assert np.isfinite(np.asarray(net.forward("logit"))).all()
+
+
+def test_frozen_features_of_a_new_stress_subset_are_made_not_read(script, tiny_v2: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from imgclass.finetune.study import Workbench, read_study_set
+
+    study = read_study_set(tiny_v2)
+    nets = script.graphs(tmp_path, ["nsfwjs"])
+    first, second = np.zeros(len(study.keys), bool), np.zeros(len(study.keys), bool)
+    first[:6], second[3:9] = True, True
+
+    def frozen(work: Path, subset: np.ndarray) -> np.ndarray:
+        bench = script.workbench(study, work, nets, 1, ("shrink-96",), 0, 1)
+        return Workbench(study, bench.cache, nets, 1, ("shrink-96",), subset).frozen("nsfwjs", "shrink-96")
+
+    frozen(tmp_path / "a", first)
+    reused = frozen(tmp_path / "a", second)  # the first subset's file is on disk
+    fresh = frozen(tmp_path / "b", second)
+    np.testing.assert_allclose(reused[second], fresh[second], rtol=1e-5, atol=1e-5)
+    assert not (reused[~second] != 0).any() and (reused[second] != 0).any()
