@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import importlib.util
 import sys
 from pathlib import Path
 
-import cv2
-
-from tests.conftest import draw_cartoon, encode, noisy_photo
+from tests.conftest import write_tiny_v2
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "evaluate_v2.py"
 
 
 def tiny_v2(root: Path) -> Path:
-    rows = []
-    for label, domains, draw in (("real", ("photos_a", "photos_b"), noisy_photo),
-                                 ("animated", ("cartoons_a", "cartoons_b"), draw_cartoon)):
-        (root / label).mkdir(parents=True)
-        for d, domain in enumerate(domains):
-            for i in range(8):
-                data = encode(draw(10 * d + i, size=96), ".jpg", cv2.IMWRITE_JPEG_QUALITY, 90)
-                path = f"{label}/{domain}_{i}.jpg"
-                (root / path).write_bytes(data)
-                rows.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "label": label,
-                             "domain": domain, "group": path, "faces": "1" if i < 2 else "0"})
-    with (root / "manifest.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return root
+    return write_tiny_v2(root, {"real": ("photos_a", "photos_b"), "animated": ("cartoons_a", "cartoons_b")})
 
 
 def test_stress_rows_are_changes_per_domain_with_a_faces_slice(tmp_path: Path) -> None:

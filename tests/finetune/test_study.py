@@ -3,7 +3,6 @@ without the held-out domain, a rerun that only predicts, and ``train``'s network
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import importlib.util
 import json
@@ -18,7 +17,7 @@ import pytest
 
 from imgclass.features.embedding import network_input
 from imgclass.features.working_image import decode_working
-from tests.conftest import draw_cartoon, encode, noisy_photo
+from tests.conftest import write_tiny_v2
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "finetune.py"
 DOMAINS = {"real": ("photos_a", "photos_b", "photos_c"), "animated": ("cartoons_a", "cartoons_b", "cartoons_c")}
@@ -37,22 +36,7 @@ def script() -> ModuleType:
 @pytest.fixture(scope="module")
 def tiny_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three domains of each class (the nested rule needs two of each once one is held out), 8 images each."""
-    root = tmp_path_factory.mktemp("v2")
-    rows = []
-    for label, draw in (("real", noisy_photo), ("animated", draw_cartoon)):
-        (root / label).mkdir()
-        for d, domain in enumerate(DOMAINS[label]):
-            for i in range(8):
-                data = encode(draw(10 * d + i, size=96), ".jpg", cv2.IMWRITE_JPEG_QUALITY, 90)
-                path = f"{label}/{domain}_{i}.jpg"
-                (root / path).write_bytes(data)
-                rows.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "label": label,
-                             "domain": domain, "group": path, "faces": "1" if i < 2 else "0"})
-    with (root / "manifest.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return root
+    return write_tiny_v2(tmp_path_factory.mktemp("v2"), DOMAINS)
 
 
 def test_the_study_page_has_every_variant_domain_and_nested_choice(script, tiny_v2: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
