@@ -57,7 +57,6 @@ TRUSTED_TYPES: Final[frozenset[str]] = frozenset(
         "builtins.tuple",
         "imgclass.classifiers.balance.ClassBalanced",
         "imgclass.classifiers.fusion.FusionModel",
-        "imgclass.classifiers.late_fusion.LateFusion",
         "imgclass.classifiers.threshold.ThresholdClassifier",
         "numpy.dtype",
         "numpy.float64",
