@@ -8,13 +8,17 @@ applied to decoded pixels (:func:`apply_augmentation`), in this order:
 * crop: keep 55-95% of each side at a random place;
 * downscale: 35-90% of the size, area-averaged (never below 48 pixels a side);
 * thumbnail: shrunk so that the longest side is 64-256 pixels, as web thumbnails and clip art come;
+* plain ground: where the image stands on a plain ground (a cut-out, clip art, a studio shot:
+  :func:`imgclass.robustness.plain_ground_mask`), that ground repainted white or light grey, so that a white
+  or grey ground says nothing about the class;
+* colour jitter: brightness and contrast up to +-20%, saturation 60-140%;
 * greyscale: the image as a black-and-white print or a greyscale photo would show it;
 * screenshot: shown at 60-100% with bilinear interpolation in a window with a grey margin and title bar;
 * first save: a JPEG at quality 50-95, decoded again, so the final encoding is a second compression;
 * re-encode: JPEG at quality 40-95, lossless PNG, or WEBP at quality 40-95.
 
-The thumbnail and first-save steps are drawn after the others, so the other steps of a copy are the same
-as before they were added.
+Steps added later are drawn after the earlier ones (thumbnail and first save, then plain ground and
+colour jitter), so the earlier steps of a copy are the same as before each was added.
 
 Copy ``k`` of image ``i`` draws from ``numpy.random.default_rng([seed, i, k])``, so a copy does not
 depend on the order or number of the other images, and the same seed gives the same bytes.
@@ -31,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imgclass.decode import BGRImage, decode_image
-from imgclass.robustness import shrink_to
+from imgclass.robustness import on_plain_ground, shrink_to
 
 Encoding = Literal["jpeg", "png", "webp"]
 ENCODINGS: Final[tuple[Encoding, ...]] = ("jpeg", "png", "webp")
@@ -47,6 +51,14 @@ P_THUMBNAIL: Final = 0.25
 THUMBNAIL_RANGE: Final = (64, 256)
 P_FIRST_SAVE: Final = 0.2
 FIRST_SAVE_RANGE: Final = (50, 95)
+P_GROUND: Final = 0.15
+#: Share of the repainted grounds that are white; the rest are a grey level drawn from GROUND_GREYS.
+P_GROUND_WHITE: Final = 0.6
+GROUND_GREYS: Final = (150, 235)
+P_JITTER: Final = 0.3
+JITTER_BRIGHTNESS: Final = 0.2
+JITTER_CONTRAST: Final = 0.2
+JITTER_SATURATION: Final = (0.6, 1.4)
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,8 @@ class Augmentation:
     quality: int = 90
     thumbnail: int | None = None  # longest side, in pixels
     first_save: int | None = None  # JPEG quality of a save before the final encoding
+    ground: int | None = None  # grey level the plain ground is repainted (255: white)
+    jitter: tuple[float, float, float] | None = None  # brightness, contrast, saturation factors
 
 
 def draw_augmentation(rng: np.random.Generator) -> Augmentation:
@@ -81,7 +95,23 @@ def draw_augmentation(rng: np.random.Generator) -> Augmentation:
         thumbnail = int(rng.integers(THUMBNAIL_RANGE[0], THUMBNAIL_RANGE[1] + 1))
     if rng.random() < P_FIRST_SAVE:
         first_save = int(rng.integers(FIRST_SAVE_RANGE[0], FIRST_SAVE_RANGE[1] + 1))
-    return Augmentation(crop, scale, grey, screenshot, encoding, quality, thumbnail, first_save)
+    ground = jitter = None
+    if rng.random() < P_GROUND:
+        white = rng.random() < P_GROUND_WHITE
+        ground = 255 if white else int(rng.integers(GROUND_GREYS[0], GROUND_GREYS[1] + 1))
+    if rng.random() < P_JITTER:
+        brightness, contrast = 1 + rng.uniform(-1, 1, size=2) * (JITTER_BRIGHTNESS, JITTER_CONTRAST)
+        jitter = (float(brightness), float(contrast), float(rng.uniform(*JITTER_SATURATION)))
+    return Augmentation(crop, scale, grey, screenshot, encoding, quality, thumbnail, first_save, ground, jitter)
+
+
+def colour_jitter(image: BGRImage, brightness: float, contrast: float, saturation: float) -> BGRImage:
+    """``image`` with its brightness, contrast (around its mean luma) and saturation scaled by these factors."""
+    pixels = image.astype(np.float32)
+    luma = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)[..., None]
+    pixels = luma + saturation * (pixels - luma)
+    pixels = float(luma.mean()) + contrast * (pixels - float(luma.mean()))
+    return np.ascontiguousarray(np.clip(pixels * brightness, 0, 255).round().astype(np.uint8))
 
 
 def _resized(image: BGRImage, scale: float, interpolation: int) -> BGRImage:
@@ -133,6 +163,10 @@ def apply_augmentation(image: BGRImage, augmentation: Augmentation) -> bytes:
         out = _resized(out, augmentation.scale, cv2.INTER_AREA)
     if augmentation.thumbnail is not None:
         out = shrink_to(out, augmentation.thumbnail)
+    if augmentation.ground is not None:
+        out = on_plain_ground(out, (augmentation.ground,) * 3)
+    if augmentation.jitter is not None:
+        out = colour_jitter(out, *augmentation.jitter)
     if augmentation.grey:
         out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     if augmentation.screenshot is not None:
@@ -167,6 +201,7 @@ __all__ = [
     "apply_augmentation",
     "augment_bytes",
     "augment_dataset",
+    "colour_jitter",
     "draw_augmentation",
     "encode",
 ]

@@ -28,6 +28,18 @@ images that the default five do not: thumbnails, re-saved files and black-and-wh
   pixels (so the same image always gets the same two qualities, whatever the order of a set);
 * ``greyscale``: the luma of the image, saved as JPEG q90.
 
+* ``ground-white``, ``ground-grey``: the subject on a plain white (255) or grey (:data:`GROUND_GREY`) ground,
+  saved as PNG (lossless, so that only the ground changes). A transform that only has the encoded image
+  has no mask, so the ground is defined by a rule (:func:`plain_ground_mask`): the pixels within
+  :data:`GROUND_TOLERANCE` levels of the border's median colour that are connected to the border, and only
+  where at least :data:`GROUND_BORDER_SHARE` of the border is that colour (an image on a plain ground: a
+  cut-out flattened onto any colour, clip art, a product shot, a studio portrait). Elsewhere (a photograph
+  that fills its frame) there is no ground to swap and the image is only re-saved as PNG; the report
+  gives the share of each domain that had a ground. v2's cut-outs come from transparent images in their
+  packages, flattened by the builder onto white, off-white, a pale tint or any colour: this rule puts
+  exactly those subjects back on white or grey, up to the anti-aliased rim where the old ground shows
+  through (what a real composite on a new ground looks like too).
+
 Names can be given by group: ``default`` (:data:`TRANSFORMS`), ``stress``, ``screenshot-parts``
 (:func:`expand_transforms`).
 """
@@ -40,6 +52,7 @@ from typing import Final
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from imgclass.decode import BGRImage, decode_image
 from imgclass.progress import progress as progress_bar
@@ -183,6 +196,47 @@ def greyscale(image: BGRImage) -> bytes:
     return _jpeg_q90(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
 
 
+#: Largest difference (levels, in every channel) from the border's median colour that still counts as ground.
+GROUND_TOLERANCE: Final = 12
+#: Share of the border pixels that must be ground-coloured for the image to have a plain ground at all.
+GROUND_BORDER_SHARE: Final = 0.6
+#: The grey of ``ground-grey`` (a studio backdrop's light grey).
+GROUND_GREY: Final = (190, 190, 190)
+
+
+def plain_ground_mask(image: BGRImage) -> npt.NDArray[np.bool_]:
+    """Where ``image`` (BGR ``uint8``) shows a plain ground: see the module's ``ground-white``; all False if none."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 BGR image, got {image.shape} {image.dtype}")
+    height, width = image.shape[:2]
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]).astype(np.int16)
+    ground = np.median(border, axis=0)
+    if np.mean(np.all(np.abs(border - ground) <= GROUND_TOLERANCE, axis=1)) < GROUND_BORDER_SHARE:
+        return np.zeros((height, width), dtype=bool)
+    near = np.all(np.abs(image.astype(np.int16) - ground.astype(np.int16)) <= GROUND_TOLERANCE, axis=2)
+    _, labels = cv2.connectedComponents(near.astype(np.uint8), connectivity=4)
+    touching = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    touching = touching[touching > 0]  # 0 is "not near the ground colour"
+    return np.isin(labels, touching)
+
+
+def on_plain_ground(image: BGRImage, colour: tuple[int, int, int]) -> BGRImage:
+    """``image`` with its plain ground (:func:`plain_ground_mask`) painted ``colour``; unchanged where it has none."""
+    out = image.copy()
+    out[plain_ground_mask(image)] = colour
+    return out
+
+
+def ground_white(image: BGRImage) -> bytes:
+    """The subject on white (where the image has a plain ground), as PNG."""
+    return _encode(on_plain_ground(image, (255, 255, 255)), ".png")
+
+
+def ground_grey(image: BGRImage) -> bytes:
+    """The subject on light grey (where the image has a plain ground), as PNG."""
+    return _encode(on_plain_ground(image, GROUND_GREY), ".png")
+
+
 #: Transform name -> function from decoded BGR pixels to new encoded bytes, in report order.
 TRANSFORMS: Final[dict[str, Callable[[BGRImage], bytes]]] = {
     "jpeg-q75": jpeg_q75,
@@ -199,12 +253,14 @@ SCREENSHOT_PARTS: Final[dict[str, Callable[[BGRImage], bytes]]] = {
     "screenshot-resize-only": screenshot_resize_only,
 }
 
-#: Thumbnails, re-saved files and black-and-white copies (not in the default report).
+#: Thumbnails, re-saved files, black-and-white copies and subjects on a plain ground (not in the default report).
 STRESS: Final[dict[str, Callable[[BGRImage], bytes]]] = {
     **{f"shrink-{side}": _shrink(side) for side in SHRINK_SIDES},
     "shrink-128-enlarge-512": shrink_enlarge,
     "double-jpeg": double_jpeg,
     "greyscale": greyscale,
+    "ground-white": ground_white,
+    "ground-grey": ground_grey,
 }
 _KNOWN: Final = {**TRANSFORMS, **SCREENSHOT_PARTS, **STRESS}
 #: Names that stand for several transforms, in report order.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Leave-one-domain-out: `fast`, the embedding alone, the fused `combined`, a cascade, and `byte-stream`.
+"""Leave-one-domain-out: `fast`, the embedding alone, the frozen fusion, a cascade, and `byte-stream`.
 
     python scripts/evaluate_v2.py [--data V2_DIR] [--augment 1]
         [--robustness [TRANSFORM ...]] [--variants VARIANT ...] [--out docs/domain-shift/v2.md]
@@ -12,7 +12,7 @@ domains (that is leave-one-source-out, and the script says so).
 
 Protocol: one fold per domain. The held-out domain is the test set; the training set is every other
 image **whose content group does not appear in the held-out domain**, so an image and its derivative
-never sit on both sides. With ``--augment K``, each training image of ``combined``, ``embedding`` and
+never sit on both sides. With ``--augment K``, each training image of ``fusion``, ``embedding`` and
 ``byte-stream`` also brings K augmented copies (:mod:`imgclass.augment`: re-encoding, downscale,
 thumbnail, a first JPEG save, greyscale, screenshot, crop), as the shipped ``combined`` and
 ``byte-stream`` are trained; ``fast`` is trained on the images as they are, as it ships. Test images are
@@ -24,16 +24,22 @@ Variants, all on features computed once per image (one decode for the hand-made 
 * ``fast``: today's hand-made features, calibrated gradient boosting (`FastClassifier`'s model);
 * ``embedding``: the network block alone (the 256-d hidden layer of the MobileNetV2's head),
   class-balanced calibrated logistic regression;
-* ``combined``: both blocks, :class:`~imgclass.classifiers.fusion.FusionModel` (the shipped default);
-* ``cascade``: ``fast`` decides where its probability is below 0.1 or above 0.9, ``combined`` elsewhere;
+* ``fusion``: both blocks, :class:`~imgclass.classifiers.fusion.FusionModel`: ``combined``'s model. Networks
+  whose top is trained on v2 (retrained per held-out domain) and their late fusion with it are scored by
+  ``scripts/finetune.py study`` (``docs/domain-shift/v2-finetune.md``);
+* ``cascade``: ``fast`` decides where its probability is below 0.1 or above 0.9, ``fusion`` elsewhere;
 * ``byte-stream``: header, compressed-stream statistics and what the compressed data says (JPEG
   coefficients, PNG deflate codes, WEBP data headers), never a pixel.
 
 ``--variants`` limits the run to the variants named (``--variants byte-stream`` computes no pixel
 feature at all, which makes its stress runs cheap). ``--robustness`` re-encodes the test images
 (:mod:`imgclass.robustness`) and scores the fold models on them too: the five default transforms, or the
-ones named, or a group (``stress``: the resolution sweep, double JPEG and greyscale). The report then
-also gives ``combined`` and ``byte-stream`` by domain under each transform.
+ones named (``screenshot-frame-only`` and ``screenshot-resize-only`` split ``screenshot-png`` in two;
+``stress`` names the resolution sweep, double JPEG, greyscale and the plain grounds). The report then also
+gives every variant's change from clean per domain under each transform, leaving one domain out as above.
+
+Where the manifest has a ``faces`` column (face close-ups of both classes), the tables add a ``faces``
+slice below the domains: the same out-of-domain predictions, scored on those images.
 """
 
 from __future__ import annotations
@@ -74,11 +80,11 @@ PROTOCOLS = {
     "domain": "Leave-one-domain-out",
     "group": "5-fold cross-validation by content group (every domain in training)",
 }
-#: Variants trained with the augmented copies (as `combined` and `byte-stream` ship); `fast` ships without.
-AUGMENTED = frozenset({"embedding", "combined", "byte-stream"})
-VARIANTS = ("fast", "embedding", "combined", "cascade", "byte-stream")
+#: Variants trained with the augmented copies (as `combined` (`fusion`) and `byte-stream` ship); `fast` ships without.
+AUGMENTED = frozenset({"embedding", "fusion", "byte-stream"})
+VARIANTS = ("fast", "embedding", "fusion", "cascade", "byte-stream")
 #: Variants that need the pixel features (hand-made block and embedding).
-PIXEL_VARIANTS = frozenset({"fast", "embedding", "combined", "cascade"})
+PIXEL_VARIANTS = frozenset({"fast", "embedding", "fusion", "cascade"})
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class Data:
     groups: np.ndarray
     root: Path
     kind: str  # "v2" or "reference (domains are sources)"
+    faces: np.ndarray | None = None  # face close-ups, where the manifest says
 
 
 def read_data(root: Path | None) -> Data:
@@ -99,9 +106,11 @@ def read_data(root: Path | None) -> Data:
             logger.warning("%s has no manifest.csv: using the bundled reference set instead", root)
         data = load_dataset(reference_dir())
         return Data(data.images, data.labels, data.sources, data.sources, data.root, "reference (domains are sources)")
-    images, labels, domains, groups = [], [], [], []
+    images, labels, domains, groups, faces = [], [], [], [], []
     with manifest.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        reader = csv.DictReader(handle)
+        has_faces = "faces" in (reader.fieldnames or [])
+        for row in reader:
             path = root / row["path"]
             if not path.is_file():
                 logger.warning("%s is in the manifest but missing: skipped", path)
@@ -110,12 +119,15 @@ def read_data(root: Path | None) -> Data:
             labels.append(row["label"])
             domains.append(row["domain"])
             groups.append(row.get("group") or row["path"])
-    return Data(images, encode_labels(labels), np.asarray(domains), np.asarray(groups), root, "v2")
+            faces.append(row.get("faces") == "1")
+    face_mask = np.asarray(faces, dtype=bool) if has_faces else None
+    return Data(images, encode_labels(labels), np.asarray(domains), np.asarray(groups), root, "v2", face_mask)
 
 
 def combined_features(images: list[bytes], desc: str) -> np.ndarray:
     """Hand-made block (the same values `fast` computes) and embedding, from one decode per image."""
-    return make_classifier("combined").extract_features_timed(images, progress=True, desc=desc)[0]
+    fusion = make_classifier("combined")
+    return fusion.extract_features_timed(images, progress=True, desc=desc)[0]
 
 
 def byte_features(images: list[bytes]) -> np.ndarray:
@@ -140,7 +152,7 @@ def models() -> dict[str, Any]:
     return {
         "fast": (fast_model, slice(0, N_HAND)),
         "embedding": (FusionModel(n_hand=0), slice(N_HAND, None)),
-        "combined": (make_classifier("combined").make_model(), slice(0, None)),
+        "fusion": (make_classifier("combined").make_model(), slice(0, None)),
     }
 
 
@@ -181,16 +193,24 @@ def evaluate(
             for name, (model, columns) in fitted.items():
                 if name in variants:
                     probs[t][name][test] = model.predict_proba(features[t][test][:, columns])[:, 1]
-            if "cascade" in variants:
+            if "cascade" in variants:  # from the fold models: `fast` and `fusion` need not be asked for
                 fast_p = fitted["fast"][0].predict_proba(features[t][test][:, fitted["fast"][1]])[:, 1]
-                combined_p = fitted["combined"][0].predict_proba(features[t][test])[:, 1]
+                fusion_p = fitted["fusion"][0].predict_proba(features[t][test][:, fitted["fusion"][1]])[:, 1]
                 sure = (fast_p < CASCADE_SURE) | (fast_p > 1 - CASCADE_SURE)
-                probs[t]["cascade"][test] = np.where(sure, fast_p, combined_p)
+                probs[t]["cascade"][test] = np.where(sure, fast_p, fusion_p)
             byte_key = "clean-bytes" if t == "clean" else f"{t}-bytes"
             if "byte-stream" in variants and byte_key in features:
                 probs[t]["byte-stream"][test] = fitted_bytes.predict_proba(features[byte_key][test])[:, 1]
         logger.info("fold %s: %d train, %d test, %.1fs", domain, train.sum(), test.sum(), time.perf_counter() - started)
     return probs
+
+
+def slices(data: Data) -> list[tuple[str, np.ndarray]]:
+    """``(name, mask)`` of every domain, then of the ``faces`` slice where the manifest has one."""
+    out = [(str(d), data.domains == d) for d in sorted(set(data.domains.tolist()))]
+    if data.faces is not None and data.faces.any():
+        out.append(("*faces* (slice)", data.faces))
+    return out
 
 
 def report(data: Data, probs: dict[str, dict[str, np.ndarray]], args: argparse.Namespace) -> str:
@@ -222,8 +242,7 @@ def report(data: Data, probs: dict[str, dict[str, np.ndarray]], args: argparse.N
         + " | ".join(f"**{score(data.labels[ok[v]], clean[v][ok[v]]):.3f}**" for v in variants)
         + " |"
     )
-    for domain in domains:
-        m = data.domains == domain
+    for domain, m in slices(data):
         y = data.labels[m]
         cells = [f"{score(y, clean[v][m]):.3f}" for v in variants]
         lines.append(
@@ -257,10 +276,22 @@ def report(data: Data, probs: dict[str, dict[str, np.ndarray]], args: argparse.N
                 else:
                     cells.append("-")
             lines.append(f"| `{v}` | {base:.3f} | " + " | ".join(cells) + " |")
-        for v in ("combined", "byte-stream"):
-            if v in clean:
-                lines += ["", *by_domain(data, probs, v, transforms, domains)]
-    lines += ["", f"Command: `python scripts/evaluate_v2.py {' '.join(sys.argv[1:])}`", ""]
+        for v in variants:
+            if not all(np.isfinite(probs[t][v]).all() for t in transforms):
+                continue
+            lines += [
+                "",
+                f"`{v}` by domain: clean, then the change under each transform in points (a domain alone, "
+                "scored as above):",
+                "",
+                "| domain | clean | " + " | ".join(transforms) + " |",
+                "|---|---:|" + "---:|" * len(transforms),
+            ]
+            for domain, m in slices(data):
+                base = score(data.labels[m], clean[v][m])
+                cells = [f"{100 * (score(data.labels[m], probs[t][v][m]) - base):+.1f}" for t in transforms]
+                lines.append(f"| {domain} | {base:.3f} | " + " | ".join(cells) + " |")
+    lines += ["", f"Command: `python scripts/evaluate_v2.py {' '.join(args.argv)}`", ""]
     return "\n".join(lines)
 
 
@@ -308,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the markdown table here (and the JSON beside it)")
     parser.add_argument("--cache", type=Path, help="features are read from / written to this .npz")
     args = parser.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     warnings.filterwarnings("ignore", category=UserWarning)
     cv2.setNumThreads(1)

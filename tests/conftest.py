@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import os
 import struct
 import zlib
@@ -117,6 +119,35 @@ def encode(image: np.ndarray, ext: str = ".png", *params: int) -> bytes:
     if not ok:
         raise ValueError(f"could not encode {ext}")
     return buf.tobytes()
+
+
+def write_tiny_v2(root: Path, domains: dict[str, tuple[str, ...]], per_domain: int = 8) -> Path:
+    """A v2-style folder in ``root``: ``per_domain`` 96-pixel JPEGs of each domain (``label -> domains``),
+    noisy photos for "real" and cartoons for "animated", and a manifest whose first two of each are faces."""
+    rows = []
+    for label, names in domains.items():
+        (root / label).mkdir(parents=True)
+        draw = noisy_photo if label == "real" else draw_cartoon
+        for d, domain in enumerate(names):
+            for i in range(per_domain):
+                data = encode(draw(10 * d + i, size=96), ".jpg", cv2.IMWRITE_JPEG_QUALITY, 90)
+                path = f"{label}/{domain}_{i}.jpg"
+                (root / path).write_bytes(data)
+                rows.append(
+                    {
+                        "path": path,
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                        "label": label,
+                        "domain": domain,
+                        "group": path,
+                        "faces": "1" if i < 2 else "0",
+                    }
+                )
+    with (root / "manifest.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -77,3 +77,24 @@ def test_new_steps_leave_the_earlier_draws_alone() -> None:
         "jpeg",
         63,
     )
+
+
+def test_plain_ground_and_colour_jitter() -> None:
+    image = draw_cartoon(5, size=120)
+    image[:10] = image[-10:] = image[:, :10] = image[:, -10:] = (200, 220, 240)  # a pale plain ground
+    white = decode_image(apply_augmentation(image, Augmentation(ground=255, encoding="png")))
+    assert (white[:10] == 255).all() and (white[-10:] == 255).all()
+    grey = decode_image(apply_augmentation(image, Augmentation(ground=180, encoding="png")))
+    assert (grey[:5, :5] == 180).all()
+    same = decode_image(apply_augmentation(image, Augmentation(jitter=(1.0, 1.0, 1.0), encoding="png")))
+    assert np.abs(same.astype(int) - image.astype(int)).max() <= 1
+    dull = decode_image(apply_augmentation(image, Augmentation(jitter=(1.0, 1.0, 0.0), encoding="png")))
+    assert np.abs(dull.astype(int) - dull[..., :1].astype(int)).max() <= 2  # no saturation left: grey
+    bright = decode_image(apply_augmentation(image, Augmentation(jitter=(1.2, 1.0, 1.0), encoding="png")))
+    assert bright.mean() > image.mean()
+    drawn = [draw_augmentation(np.random.default_rng([0, i])) for i in range(300)]
+    grounds = [a.ground for a in drawn if a.ground is not None]
+    assert 0.05 < len(grounds) / 300 < 0.3 and 255 in grounds and all(150 <= g <= 255 for g in grounds)
+    jitters = [a.jitter for a in drawn if a.jitter is not None]
+    assert 0.15 < len(jitters) / 300 < 0.45
+    assert all(0.8 <= b <= 1.2 and 0.8 <= c <= 1.2 and 0.6 <= s <= 1.4 for b, c, s in jitters)

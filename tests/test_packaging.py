@@ -15,6 +15,9 @@ CONDA_NAMES = {
     "pi-heif": None,
     "matplotlib": "matplotlib-base",
     "dask[distributed]": "dask",
+    # The train extra comes through environment.yml's pip line: torch pinned to its CPU build, and onnx.
+    "torch": None,
+    "onnx": None,
 }
 
 

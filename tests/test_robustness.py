@@ -9,6 +9,7 @@ from imgclass.decode import decode_image
 from imgclass.evaluation import evaluate, reproduce
 from imgclass.headers import read_header
 from imgclass.robustness import (
+    GROUND_GREY,
     GROUPS,
     SCREENSHOT_PARTS,
     STRESS,
@@ -16,6 +17,7 @@ from imgclass.robustness import (
     check_transforms,
     double_jpeg_qualities,
     expand_transforms,
+    plain_ground_mask,
     reencode,
     reencode_all,
     shrink_to,
@@ -204,3 +206,38 @@ def test_robustness_rows_carry_per_domain_changes(tiny_dir: Path) -> None:
     drawn = {d.domain: d for d in report.robustness[1].per_domain}
     clean = {d.domain: d for d in main.per_domain}
     assert drawn["drawn_a"].accuracy >= clean["drawn_a"].accuracy
+
+
+def subject_on(ground: tuple[int, int, int], size: int = 120) -> np.ndarray:
+    """A noisy photographic subject (an ellipse of noisy_photo's pixels) on a plain, slightly noisy ground."""
+    rng = np.random.default_rng(7)
+    image = np.clip(np.array(ground) + rng.integers(-3, 4, size=(size, size, 3)), 0, 255).astype(np.uint8)
+    mask = np.zeros((size, size), np.uint8)
+    cv2.ellipse(mask, (size // 2, size // 2), (size // 3, size // 4), 0, 0, 360, 255, -1)
+    photo = cv2.resize(noisy_photo(2), (size, size))
+    image[mask > 0] = photo[mask > 0]
+    return image
+
+
+def test_plain_ground_is_the_uniform_border_region_and_only_that() -> None:
+    image = subject_on((200, 170, 230))  # a pale tint, as v2 flattens some cut-outs
+    mask = plain_ground_mask(image)
+    subject = np.zeros(image.shape[:2], np.uint8)
+    cv2.ellipse(subject, (60, 60), (40, 30), 0, 0, 360, 255, -1)
+    assert mask[subject == 0].mean() > 0.99 and mask[subject > 0].mean() < 0.02
+    for name, colour in (("ground-white", (255, 255, 255)), ("ground-grey", GROUND_GREY)):
+        out = reencode(encode(image, ".png"), name)
+        assert read_header(out).format == "png"
+        pixels = decode_image(out)
+        assert (pixels[mask] == colour).all()
+        assert np.array_equal(pixels[~mask], image[~mask])  # the subject is untouched
+    # A photograph that fills its frame has no plain ground: only re-saved (losslessly).
+    photo = noisy_photo(3)
+    assert not plain_ground_mask(photo).any()
+    assert np.array_equal(decode_image(reencode(encode(photo, ".png"), "ground-white")), photo)
+    # A uniform patch inside the picture that does not reach the border is not ground.
+    framed = subject_on((40, 40, 40))
+    framed[50:70, 50:70] = (40, 40, 40)
+    assert not plain_ground_mask(framed)[55:65, 55:65].any()
+    with pytest.raises(ValueError, match="uint8"):
+        plain_ground_mask(np.zeros((4, 4), np.uint8))

@@ -14,25 +14,23 @@ nsfwjs does). It was trained at 224 px; it runs at any size because its top is a
 and :data:`EMBEDDING_SIDE` (160 px) costs half of 224 px with no loss we could measure on the reference
 set (see ``scripts/evaluate_v2.py``).
 
-The network is loaded once per process, lazily, and shared; ``cv2.dnn.Net.forward`` is not safe to call
-from two threads on one net, so calls are serialised with a lock (a forward pass is one batched call,
-so the lock is held once per batch). The thread count is OpenCV's (``cv2.setNumThreads``).
+The network is loaded once per process, lazily, and shared (:class:`~imgclass.features.onnx_net.OnnxNet`:
+checksum, lock, ``cv2.dnn``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from imgclass.decode import BGRImage
+from imgclass.features.onnx_net import OnnxNet
 
 #: The shipped network and its SHA-256 (from ``imgclass/models/embedding/README.md``).
 EMBEDDING_MODEL: Final = Path(__file__).resolve().parent.parent / "models" / "embedding" / "mobilenet_v2_nsfwjs.onnx"
@@ -54,22 +52,7 @@ MAX_SIDE: Final = 448
 
 FloatArray = npt.NDArray[np.float32]
 
-_lock = threading.Lock()
-_net: Any = None
-
-
-def _load_net() -> Any:
-    global _net
-    with _lock:
-        if _net is None:
-            try:
-                data = EMBEDDING_MODEL.read_bytes()
-            except OSError as exc:
-                raise ValueError(f"embedding network {EMBEDDING_MODEL} is missing: {exc.strerror or exc}") from None
-            if hashlib.sha256(data).hexdigest() != EMBEDDING_SHA256:
-                raise ValueError(f"embedding network {EMBEDDING_MODEL} does not match its checksum (corrupt file)")
-            _net = cv2.dnn.readNetFromONNX(str(EMBEDDING_MODEL))
-        return _net
+_NET: Final = OnnxNet(EMBEDDING_MODEL, EMBEDDING_SHA256)
 
 
 def _check_side(side: int) -> int:
@@ -114,14 +97,11 @@ def network_outputs(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     side = _check_side(side)
-    net = _load_net()
     sizes = {"embedding": EMBEDDING_SIZE, "hidden": HIDDEN_SIZE, "probabilities": len(NSFW_CLASSES)}
     out = {name: np.empty((len(images), size), dtype=np.float32) for name, size in sizes.items()}
     for start in range(0, len(images), batch_size):
         blob = network_input(images[start : start + batch_size], side)
-        with _lock:
-            net.setInput(blob)
-            values = net.forward(list(sizes))
+        values = _NET.forward(blob, list(sizes))
         for (name, size), value in zip(sizes.items(), values, strict=True):
             out[name][start : start + len(blob)] = np.asarray(value).reshape(len(blob), size)
     return NetworkOutputs(**out)

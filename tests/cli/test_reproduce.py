@@ -119,6 +119,6 @@ def test_robustness_takes_transform_and_group_names(tiny_dir: Path, capsys: pyte
     assert json.loads(capsys.readouterr().out)["robustness"] == []
     evaluate = ["evaluate", str(tiny_dir), "--train", str(tiny_dir), "--json", "--no-progress", "--cv", "none"]
     main([*evaluate, "--classifier", "byte-length", "--robustness", "stress"])
-    assert len(json.loads(capsys.readouterr().out)["robustness"]) == 8
+    assert len(json.loads(capsys.readouterr().out)["robustness"]) == 10  # 6 sizes, double JPEG, greyscale, 2 grounds
     assert main([*base, "--robustness", "shrink-97"]) == 2
     assert "unknown transform(s) shrink-97" in capsys.readouterr().err
