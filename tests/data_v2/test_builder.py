@@ -281,3 +281,13 @@ def test_naev_agency_credits_are_read(tmp_path: Path) -> None:
         "- Josh Combs <http://freeorion.org>:\n   license: CC-by-sa 3.0\n   bkg:\n     - nebula20.png\n"
     )
     assert sources.naev_space_agency_files(licence) == {"nebula02.png", "rocky-00.png"}
+
+
+def test_the_download_cache_defaults_to_the_users_cache_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Before, the default was one machine's scratch folder (``/work/cache/downloads``)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert build_v2.default_download_cache() == tmp_path / "imgclass" / "downloads"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert build_v2.default_download_cache() == Path.home() / ".cache" / "imgclass" / "downloads"
