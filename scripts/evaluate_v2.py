@@ -190,14 +190,16 @@ def evaluate(
             x_train = np.vstack([features["clean-bytes"][train], *extra])
             fitted_bytes = clone(byte_model).fit(x_train, np.tile(data.labels[train], 1 + len(extra)))
         for t in ["clean", *transforms]:
-            for name, (model, columns) in fitted.items():
-                if name in variants:
-                    probs[t][name][test] = model.predict_proba(features[t][test][:, columns])[:, 1]
-            if "cascade" in variants:  # from the fold models: `fast` and `fusion` need not be asked for
-                fast_p = fitted["fast"][0].predict_proba(features[t][test][:, fitted["fast"][1]])[:, 1]
-                fusion_p = fitted["fusion"][0].predict_proba(features[t][test][:, fitted["fusion"][1]])[:, 1]
-                sure = (fast_p < CASCADE_SURE) | (fast_p > 1 - CASCADE_SURE)
-                probs[t]["cascade"][test] = np.where(sure, fast_p, fusion_p)
+            # Every fitted model is asked for or needed by the cascade, so each predicts once.
+            fold = {
+                name: model.predict_proba(features[t][test][:, columns])[:, 1]
+                for name, (model, columns) in fitted.items()
+            }
+            for name in fold.keys() & set(variants):
+                probs[t][name][test] = fold[name]
+            if "cascade" in variants:
+                sure = (fold["fast"] < CASCADE_SURE) | (fold["fast"] > 1 - CASCADE_SURE)
+                probs[t]["cascade"][test] = np.where(sure, fold["fast"], fold["fusion"])
             byte_key = "clean-bytes" if t == "clean" else f"{t}-bytes"
             if "byte-stream" in variants and byte_key in features:
                 probs[t]["byte-stream"][test] = fitted_bytes.predict_proba(features[byte_key][test])[:, 1]
